@@ -1,0 +1,229 @@
+// Package config reads the jitsi-gate YAML file into plain structs: strict
+// (unknown keys are errors), with ${VAR} expansion from the environment,
+// *_file variants for secrets, defaults, and a Validate that reports every
+// problem at once with its key path and a hint.
+//
+// The package imports no other internal package: cmd/jitsi-gate turns these
+// structs into the options of the packages that do the work.
+package config
+
+import (
+	"crypto/rsa"
+	"time"
+)
+
+// Config is the whole file.
+type Config struct {
+	Server   Server    `yaml:"server"`
+	Jitsi    Jitsi     `yaml:"jitsi"`
+	Session  Session   `yaml:"session"`
+	Backends []Backend `yaml:"backends"`
+	Rules    []Rule    `yaml:"rules"`
+	UI       UI        `yaml:"ui"`
+	Log      Log       `yaml:"log"`
+	// RateLimit protects password logins against guessing.
+	RateLimit RateLimit `yaml:"rate_limit"`
+}
+
+// Server is where the gateway listens and how browsers reach it.
+type Server struct {
+	// Listen is host:port for the HTTP listener.
+	Listen string `yaml:"listen"`
+	// PublicURL is the URL browsers use to reach the gateway, e.g.
+	// https://meet.example.com/_auth. It is the base of the login,
+	// callback and logout URLs; https makes cookies Secure.
+	PublicURL string `yaml:"public_url"`
+	// TrustedProxies lists CIDRs whose X-Forwarded-For is believed when
+	// finding the client address (rate limiting, logs).
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Jitsi describes the Jitsi deployment the tokens are for.
+type Jitsi struct {
+	// URL is the Jitsi base URL. A path (https://host/tenant) means every
+	// room lives in that tenant.
+	URL string `yaml:"url"`
+	// XMPPDomain is the token "sub" when there is no tenant.
+	XMPPDomain string `yaml:"xmpp_domain"`
+	// AppID is the token "iss"; it equals prosody's app_id (JWT_APP_ID).
+	AppID string `yaml:"app_id"`
+	// Audience is the token "aud" (a JSON string). Defaults to AppID.
+	Audience string `yaml:"audience"`
+	// Tenants, when set, is the allow-list of tenants users may ask for.
+	Tenants       []string      `yaml:"tenants"`
+	Signing       Signing       `yaml:"signing"`
+	TokenLifetime time.Duration `yaml:"token_lifetime"`
+	// Preview shows the token and its claims instead of redirecting.
+	Preview bool `yaml:"preview"`
+	// TokenInFragment sends the token as #jwt="…" instead of ?jwt=…, which
+	// keeps it out of web server logs (Jitsi versions that read the hash).
+	TokenInFragment bool `yaml:"token_in_fragment"`
+}
+
+// Signing selects the JWT algorithm and its key.
+type Signing struct {
+	// Algorithm is HS256 or RS256.
+	Algorithm string `yaml:"algorithm"`
+	// Secret is the HS256 shared secret (prosody app_secret, JWT_APP_SECRET).
+	Secret     string `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
+	// PrivateKeyFile is the RS256 private key (PEM, PKCS#1 or PKCS#8).
+	PrivateKeyFile string `yaml:"private_key_file"`
+	// KeyID is the RS256 "kid"; prosody fetches /asap/<sha256hex(kid)>.pem.
+	KeyID string `yaml:"key_id"`
+	// PreviousPublicKeys are still published (but never used to sign)
+	// during an RS256 key rotation.
+	PreviousPublicKeys []PublicKey `yaml:"previous_public_keys"`
+
+	// PrivateKey is PrivateKeyFile, parsed by Parse (RS256 only), so that
+	// a bad key is a config error and nothing else reads the file again.
+	PrivateKey *rsa.PrivateKey `yaml:"-"`
+}
+
+// PublicKey is a retired RS256 key that is still served to Jitsi.
+type PublicKey struct {
+	KeyID         string `yaml:"key_id"`
+	PublicKeyFile string `yaml:"public_key_file"`
+	// Key is PublicKeyFile, parsed by Parse.
+	Key *rsa.PublicKey `yaml:"-"`
+}
+
+// Session configures the login cookie.
+type Session struct {
+	// Secret (at least 32 bytes) derives the cookie signing and encryption
+	// keys. Every replica behind a load balancer needs the same one.
+	Secret     string `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
+	// Lifetime: after it users must log in again.
+	Lifetime time.Duration `yaml:"lifetime"`
+	// CookieName defaults to "jitsi_gate".
+	CookieName string `yaml:"cookie_name"`
+}
+
+// Backend is one identity backend. Type selects which of the
+// type-specific fields apply.
+type Backend struct {
+	ID    string `yaml:"id"`
+	Type  string `yaml:"type"` // static | ldap | oidc
+	Label string `yaml:"label"`
+
+	// type: static
+	Users []StaticUser `yaml:"users"`
+
+	// type: ldap
+	LDAP LDAP `yaml:",inline"`
+
+	// type: oidc
+	OIDC OIDC `yaml:",inline"`
+}
+
+// StaticUser is an entry of a static backend.
+type StaticUser struct {
+	Username     string   `yaml:"username"`
+	PasswordHash string   `yaml:"password_hash"` // bcrypt
+	Name         string   `yaml:"name"`
+	Email        string   `yaml:"email"`
+	Groups       []string `yaml:"groups"`
+}
+
+// LDAP holds the fields of a type: ldap backend.
+type LDAP struct {
+	URL                string        `yaml:"url"`
+	StartTLS           bool          `yaml:"start_tls"`
+	CAFile             string        `yaml:"ca_file"`
+	InsecureSkipVerify bool          `yaml:"insecure_skip_verify"`
+	BindDN             string        `yaml:"bind_dn"`
+	BindPassword       string        `yaml:"bind_password"`
+	BindPasswordFile   string        `yaml:"bind_password_file"`
+	Timeout            time.Duration `yaml:"timeout"`
+	UserSearch         UserSearch    `yaml:"user_search"`
+	GroupSearch        GroupSearch   `yaml:"group_search"`
+	MemberOfAttribute  string        `yaml:"member_of_attribute"`
+}
+
+// UserSearch finds the user's entry.
+type UserSearch struct {
+	BaseDN         string `yaml:"base_dn"`
+	Filter         string `yaml:"filter"` // contains {username}
+	IDAttribute    string `yaml:"id_attribute"`
+	NameAttribute  string `yaml:"name_attribute"`
+	EmailAttribute string `yaml:"email_attribute"`
+}
+
+// GroupSearch finds the groups that list the user (or a group) as member.
+type GroupSearch struct {
+	BaseDN        string `yaml:"base_dn"`
+	Filter        string `yaml:"filter"` // contains {dn}
+	NameAttribute string `yaml:"name_attribute"`
+	Nested        bool   `yaml:"nested"`
+}
+
+// OIDC holds the fields of a type: oidc backend.
+type OIDC struct {
+	Issuer           string   `yaml:"issuer"`
+	ClientID         string   `yaml:"client_id"`
+	ClientSecret     string   `yaml:"client_secret"`
+	ClientSecretFile string   `yaml:"client_secret_file"`
+	Scopes           []string `yaml:"scopes"`
+	// GroupsClaim is one claim path or several (merged), e.g. groups,
+	// realm_access.roles, resource_access.jitsi-gate.roles.
+	GroupsClaim StringList        `yaml:"groups_claim"`
+	UserInfo    bool              `yaml:"userinfo"`
+	NameClaim   string            `yaml:"name_claim"`
+	EmailClaim  string            `yaml:"email_claim"`
+	IDClaim     string            `yaml:"id_claim"`
+	AuthParams  map[string]string `yaml:"auth_params"`
+}
+
+// StringList accepts a single string or a list of strings in YAML.
+type StringList []string
+
+// Rule maps identities to Jitsi claims. Rules are tried top to bottom; the
+// first rule whose match, rooms and tenants all fit decides.
+type Rule struct {
+	Name  string `yaml:"name"`
+	Match Match  `yaml:"match"`
+	// Role is owner, member or deny.
+	Role        string          `yaml:"role"`
+	LobbyBypass *bool           `yaml:"lobby_bypass"`
+	Lobby       *bool           `yaml:"lobby"`
+	Features    map[string]bool `yaml:"features"`
+	// Rooms are glob patterns on the normalised room name; default ["*"].
+	Rooms         []string      `yaml:"rooms"`
+	TokenLifetime time.Duration `yaml:"token_lifetime"`
+}
+
+// Match selects identities. Every non-empty list must match (any element
+// of it); an empty match selects everyone.
+type Match struct {
+	Groups   []string `yaml:"groups"`
+	Backends []string `yaml:"backends"`
+	Users    []string `yaml:"users"`
+	Tenants  []string `yaml:"tenants"`
+}
+
+// UI is the branding a school can put on the pages without rebuilding.
+type UI struct {
+	Title        string `yaml:"title"`
+	LogoFile     string `yaml:"logo_file"`
+	PrimaryColor string `yaml:"primary_color"`
+	FooterHTML   string `yaml:"footer_html"`
+	TemplatesDir string `yaml:"templates_dir"`
+	// DefaultLanguage is used when Accept-Language names none we have.
+	DefaultLanguage string `yaml:"default_language"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// RateLimit bounds failed password logins.
+type RateLimit struct {
+	// PerUser is the number of failed attempts per username per Window.
+	PerUser int `yaml:"per_user"`
+	// PerIP is the number of attempts per client address per Window.
+	PerIP  int           `yaml:"per_ip"`
+	Window time.Duration `yaml:"window"`
+}

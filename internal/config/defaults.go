@@ -1,0 +1,109 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// Default values; config.example.yaml documents the same ones.
+const (
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultAlgorithm       = "HS256"
+	DefaultTokenLifetime   = time.Hour
+	DefaultSessionLifetime = 8 * time.Hour
+	DefaultCookieName      = "jitsi_gate"
+	DefaultLDAPTimeout     = 10 * time.Second
+	DefaultRateLimitUser   = 5
+	DefaultRateLimitIP     = 30
+	DefaultRateLimitWindow = time.Minute
+	DefaultTitle           = "jitsi-gate"
+	DefaultLanguage        = "en"
+)
+
+// ApplyDefaults fills in every value that is not set and normalises URLs
+// (no trailing "/"). Parse calls it; call it yourself only when you build a
+// Config in code before Validate.
+func (c *Config) ApplyDefaults() {
+	setStr := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	setDur := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	setInt := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+
+	setStr(&c.Server.Listen, DefaultListen)
+	c.Server.PublicURL = strings.TrimRight(c.Server.PublicURL, "/")
+
+	j := &c.Jitsi
+	j.URL = strings.TrimRight(j.URL, "/")
+	setStr(&j.Audience, j.AppID)
+	setStr(&j.Signing.Algorithm, DefaultAlgorithm)
+	setDur(&j.TokenLifetime, DefaultTokenLifetime)
+
+	setDur(&c.Session.Lifetime, DefaultSessionLifetime)
+	setStr(&c.Session.CookieName, DefaultCookieName)
+
+	for i := range c.Backends {
+		b := &c.Backends[i]
+		setStr(&b.Label, b.ID)
+		switch b.Type {
+		case "ldap":
+			l := &b.LDAP
+			setDur(&l.Timeout, DefaultLDAPTimeout)
+			setStr(&l.UserSearch.IDAttribute, "uid")
+			setStr(&l.UserSearch.NameAttribute, "displayName")
+			setStr(&l.UserSearch.EmailAttribute, "mail")
+			setStr(&l.GroupSearch.NameAttribute, "cn")
+		case "oidc":
+			o := &b.OIDC
+			if len(o.Scopes) == 0 {
+				o.Scopes = []string{"openid", "profile", "email"}
+			}
+			if len(o.GroupsClaim) == 0 {
+				o.GroupsClaim = StringList{"groups"}
+			}
+			setStr(&o.NameClaim, "name")
+			setStr(&o.EmailClaim, "email")
+			setStr(&o.IDClaim, "sub")
+		}
+	}
+
+	for i := range c.Rules {
+		if len(c.Rules[i].Rooms) == 0 {
+			c.Rules[i].Rooms = []string{"*"}
+		}
+	}
+
+	setInt(&c.RateLimit.PerUser, DefaultRateLimitUser)
+	setInt(&c.RateLimit.PerIP, DefaultRateLimitIP)
+	setDur(&c.RateLimit.Window, DefaultRateLimitWindow)
+
+	setStr(&c.Log.Level, "info")
+	setStr(&c.Log.Format, "text")
+
+	setStr(&c.UI.Title, DefaultTitle)
+	setStr(&c.UI.DefaultLanguage, DefaultLanguage)
+}
+
+// PathTenant returns the tenant in the path of jitsi.url
+// (https://meet.example.com/school-a → "school-a"), or "".
+func (j Jitsi) PathTenant() string {
+	rest := j.URL
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	_, p, ok := strings.Cut(rest, "/")
+	if !ok {
+		return ""
+	}
+	return strings.Trim(p, "/")
+}

@@ -1,0 +1,371 @@
+// Package jitsiconf derives the Jitsi-side settings that match a jitsi-gate
+// configuration: what prosody must accept (app_id, issuers, audiences,
+// secret or key server, the token modules the rules need), what jicofo must
+// stop doing, and where Jitsi's web client sends users to log in and out.
+//
+// Most failed deployments are a mismatch between the token maker and Jitsi,
+// so the settings are computed from the same config the gateway mints with
+// and printed in the three shapes admins paste them into: a
+// docker-jitsi-meet .env, prosody/jicofo config lines for a Debian install,
+// and config.js lines.
+//
+// Facts come from ../shared/docs/jitsi-contract.md; the section numbers in
+// comments refer to it. The output never contains a secret.
+package jitsiconf
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/config"
+)
+
+// The output formats.
+const (
+	FormatEnv      = "env"      // docker-jitsi-meet .env lines
+	FormatProsody  = "prosody"  // prosody cfg.lua + jicofo.conf lines (Debian)
+	FormatConfigJS = "configjs" // config.js / custom-config.js lines
+)
+
+// Formats lists the formats Generate understands, the default first.
+func Formats() []string { return []string{FormatEnv, FormatProsody, FormatConfigJS} }
+
+// Prosody module names (§4, §5).
+const (
+	ModTokenVerification  = "token_verification"
+	ModTokenAffiliation   = "token_affiliation"
+	ModTokenLobbyBypass   = "token_lobby_bypass"
+	ModTokenLobbyOnDemand = "token_lobby_ondemand"
+	ModPersistentLobby    = "persistent_lobby"
+)
+
+// DockerXMPPDomain is docker-jitsi-meet's default XMPP_DOMAIN.
+const DockerXMPPDomain = "meet.jitsi"
+
+// DockerServiceAlias is the network alias the compose override in
+// docs/examples/docker-jitsi-meet gives the gateway on the meet.jitsi network.
+const DockerServiceAlias = "jitsi-gate.meet.jitsi"
+
+// Options are facts about the config that the parsed Config no longer
+// carries.
+type Options struct {
+	// SecretEnv is the environment variable jitsi.signing.secret was read
+	// from (see SecretEnv), "" when it was written in the file or unknown.
+	SecretEnv string
+	// Source names the config in the header comment ("" = not named).
+	Source string
+}
+
+// Settings are the Jitsi-side values that agree with a gateway config.
+// Every format is rendered from them, and tests configure a verifier from
+// them, so the printed text and the checked values cannot differ.
+type Settings struct {
+	Source string
+
+	// Algorithm is HS256 or RS256 (prosody derives it: app_secret → HS256,
+	// asap_key_server → RS256; §1.2).
+	Algorithm string
+	// AppID is prosody's app_id (JWT_APP_ID), the gateway's iss.
+	AppID string
+	// SecretRef says where prosody's app_secret comes from, never the
+	// secret: "${JWT_APP_SECRET}", "<contents of FILE>", ... HS256 only.
+	SecretRef string
+	// SecretPlaceholder is the same as a "<...>" placeholder, for config
+	// files that do not expand variables (prosody).
+	SecretPlaceholder string
+	// SecretShared is true when jitsi-gate reads its secret from
+	// ${JWT_APP_SECRET}, so one .env line serves both.
+	SecretShared bool
+	// ASAPKeyServer is asap_key_server (JWT_ASAP_KEYSERVER), RS256 only:
+	// <public_url>/asap, no trailing slash (§2.1).
+	ASAPKeyServer string
+	// ASAPKeyServerInternal is the same inside the docker network.
+	ASAPKeyServerInternal string
+	// JWKSURL is the alternative cache_keys_url (§2.2), RS256 only.
+	JWKSURL string
+	// KeyID is the current kid, RS256 only.
+	KeyID string
+
+	AcceptedIssuers   []string
+	AcceptedAudiences []string
+	// XMPPDomain is the prosody VirtualHost and the token sub without a
+	// tenant.
+	XMPPDomain string
+	// EnableDomainVerification: the gateway always sends sub = tenant or
+	// XMPP domain, so prosody may check it (§1.5).
+	EnableDomainVerification bool
+	// AllowEmptyToken is always false: no token, no entry.
+	AllowEmptyToken bool
+
+	// MUCModules go on the conference component; the first is
+	// token_verification, which docker loads by itself.
+	MUCModules []string
+	// HostModules go on the VirtualHost (persistent_lobby).
+	HostModules []string
+
+	// PublicURL is the gateway's server.public_url.
+	PublicURL string
+	// JitsiURL is the Jitsi base URL without a tenant (docker PUBLIC_URL).
+	JitsiURL string
+	// TokenAuthURL is config.tokenAuthUrl (TOKEN_AUTH_URL).
+	TokenAuthURL string
+	// TokenLogoutURL is config.tokenLogoutUrl.
+	TokenLogoutURL string
+
+	// Tenants are the tenants the config names (jitsi.url, jitsi.tenants,
+	// rules' match.tenants); empty when it names none.
+	Tenants []string
+	// FeatureRules are the rules that set context.features.
+	FeatureRules []string
+	// LobbyRules and LobbyBypassRules are the rules that set lobby: true /
+	// lobby_bypass: true.
+	LobbyRules, LobbyBypassRules []string
+
+	// Warnings are printed as comments in every format.
+	Warnings []string
+}
+
+// Needs reports whether module is in MUCModules or HostModules.
+func (s *Settings) Needs(module string) bool {
+	return slices.Contains(s.MUCModules, module) || slices.Contains(s.HostModules, module)
+}
+
+// secretEnvRE matches a value that is exactly one ${NAME} or
+// ${NAME:-default} reference.
+var secretEnvRE = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}$`)
+
+// SecretEnv returns the environment variable that jitsi.signing.secret is
+// read from in the raw YAML of a config ("${JWT_APP_SECRET}" →
+// "JWT_APP_SECRET"), or "" when the value is written out, comes from a
+// file or cannot be found. The parsed Config has the expanded value only.
+func SecretEnv(raw []byte) string {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil || len(doc.Content) == 0 {
+		return ""
+	}
+	n := doc.Content[0]
+	for _, key := range []string{"jitsi", "signing", "secret"} {
+		n = mapValue(n, key)
+		if n == nil {
+			return ""
+		}
+	}
+	if n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	m := secretEnvRE.FindStringSubmatch(strings.TrimSpace(n.Value))
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// Build computes the Settings for a parsed, valid config.
+func Build(cfg *config.Config, opts Options) (*Settings, error) {
+	if cfg == nil {
+		return nil, fmt.Errorf("jitsiconf: no config")
+	}
+	j := cfg.Jitsi
+	publicURL := strings.TrimRight(cfg.Server.PublicURL, "/")
+	pu, err := url.Parse(publicURL)
+	if err != nil || pu.Host == "" {
+		return nil, fmt.Errorf("jitsiconf: server.public_url %q is not an absolute URL", cfg.Server.PublicURL)
+	}
+	ju, err := url.Parse(strings.TrimRight(j.URL, "/"))
+	if err != nil || ju.Host == "" {
+		return nil, fmt.Errorf("jitsiconf: jitsi.url %q is not an absolute URL", j.URL)
+	}
+	audience := j.Audience
+	if audience == "" {
+		audience = j.AppID
+	}
+
+	s := &Settings{
+		Source:                   opts.Source,
+		Algorithm:                j.Signing.Algorithm,
+		AppID:                    j.AppID,
+		AcceptedIssuers:          []string{j.AppID},
+		AcceptedAudiences:        []string{audience},
+		XMPPDomain:               j.XMPPDomain,
+		EnableDomainVerification: true,
+		AllowEmptyToken:          false,
+		MUCModules:               []string{ModTokenVerification},
+		PublicURL:                publicURL,
+		JitsiURL:                 (&url.URL{Scheme: ju.Scheme, Host: ju.Host}).String(),
+		TokenAuthURL:             publicURL + "/login?state={state}",
+		TokenLogoutURL:           publicURL + "/logout",
+	}
+
+	switch s.Algorithm {
+	case "HS256":
+		switch {
+		case j.Signing.SecretFile != "":
+			s.SecretRef = "<contents of " + j.Signing.SecretFile + ">"
+		case opts.SecretEnv == "JWT_APP_SECRET":
+			s.SecretRef, s.SecretShared = "${JWT_APP_SECRET}", true
+			s.SecretPlaceholder = "<value of JWT_APP_SECRET>"
+		case opts.SecretEnv != "":
+			s.SecretRef = "<same value as ${" + opts.SecretEnv + "}>"
+		default:
+			s.SecretRef = "<same value as jitsi.signing.secret>"
+		}
+		if s.SecretPlaceholder == "" {
+			s.SecretPlaceholder = s.SecretRef
+		}
+	case "RS256":
+		s.ASAPKeyServer = publicURL + "/asap"
+		s.JWKSURL = publicURL + "/.well-known/jwks.json"
+		s.KeyID = j.Signing.KeyID
+		port := "8080"
+		if _, p, err := net.SplitHostPort(cfg.Server.Listen); err == nil && p != "" && p != "0" {
+			port = p
+		}
+		s.ASAPKeyServerInternal = "http://" + DockerServiceAlias + ":" + port + pu.EscapedPath() + "/asap"
+	default:
+		return nil, fmt.Errorf("jitsiconf: jitsi.signing.algorithm %q is not supported", s.Algorithm)
+	}
+
+	// Modules from the rules (§1.9, §5).
+	affiliation := false
+	for _, r := range cfg.Rules {
+		if r.Role != "owner" && r.Role != "member" {
+			continue // deny rules issue no token
+		}
+		affiliation = true
+		if r.LobbyBypass != nil && *r.LobbyBypass {
+			s.LobbyBypassRules = append(s.LobbyBypassRules, r.Name)
+		}
+		if r.Lobby != nil && *r.Lobby {
+			s.LobbyRules = append(s.LobbyRules, r.Name)
+		}
+		if len(r.Features) > 0 {
+			s.FeatureRules = append(s.FeatureRules, r.Name)
+		}
+	}
+	if affiliation {
+		s.MUCModules = append(s.MUCModules, ModTokenAffiliation)
+	}
+	if len(s.LobbyBypassRules) > 0 {
+		s.MUCModules = append(s.MUCModules, ModTokenLobbyBypass)
+	}
+	if len(s.LobbyRules) > 0 {
+		s.MUCModules = append(s.MUCModules, ModTokenLobbyOnDemand)
+		s.HostModules = append(s.HostModules, ModPersistentLobby)
+	}
+
+	addTenant := func(t string) {
+		if t != "" && !slices.Contains(s.Tenants, t) {
+			s.Tenants = append(s.Tenants, t)
+		}
+	}
+	addTenant(j.PathTenant())
+	for _, t := range j.Tenants {
+		addTenant(t)
+	}
+	for _, r := range cfg.Rules {
+		for _, t := range r.Match.Tenants {
+			addTenant(t)
+		}
+	}
+
+	s.Warnings = warnings(s)
+	return s, nil
+}
+
+func warnings(s *Settings) []string {
+	w := []string{
+		"jicofo auth must be off (docker: JICOFO_ENABLE_AUTH=0; jicofo.conf: authentication.enabled = false) " +
+			"or every token holder becomes moderator: jicofo makes every authenticated user an owner.",
+		"ENABLE_AUTO_OWNER=false (jicofo conference.enable-auto-owner = false): otherwise the first person " +
+			"in a room becomes moderator whatever the token says.",
+		"do not load muc_allowners: it makes everyone an owner.",
+		"muc_wait_for_host needs wait_for_host_disable_auto_owners = true " +
+			"(docker: WAIT_FOR_HOST_DISABLE_AUTO_OWNERS=true), or every token user becomes owner on join.",
+		"allow no guests: no guest VirtualHost / hosts.anonymousdomain (docker: ENABLE_GUESTS=0), " +
+			"and allow_empty_token = false (JWT_ALLOW_EMPTY=0); otherwise people get in without a token " +
+			"and Jitsi never asks for one.",
+	}
+	if slices.Contains(s.MUCModules, ModTokenAffiliation) {
+		w = append(w, "token_affiliation is in Jitsi core since 2026 (check on your version: "+
+			"ls /usr/share/jitsi-meet/prosody-plugins/mod_token_affiliation.lua, docker: /prosody-plugins/); "+
+			"older installs use jitsi-contrib's token_affiliation (renamed token_affiliation_legacy in v20260523).")
+	}
+	if len(s.LobbyBypassRules) > 0 || len(s.LobbyRules) > 0 {
+		w = append(w, "token_lobby_bypass and token_lobby_ondemand come from jitsi-contrib/prosody-plugins: "+
+			"docker's prosody image bundles them; on Debian install them into a plugin_paths directory.")
+	}
+	if len(s.LobbyRules) > 0 {
+		w = append(w, "with token_lobby_ondemand every token user without lobby:true skips an active lobby, "+
+			"also a lobby a moderator switched on by hand (rules with lobby: true: "+strings.Join(s.LobbyRules, ", ")+").")
+	}
+	if len(s.Tenants) > 0 {
+		w = append(w, "tenants ("+strings.Join(s.Tenants, ", ")+") need muc_mapper_domain_base = \""+s.XMPPDomain+
+			"\" in prosody (with domain verification, otherwise \"Misconfiguration of server\"); "+
+			"docker-jitsi-meet sets it from XMPP_DOMAIN, check on your version.")
+	}
+	if len(s.FeatureRules) > 0 {
+		w = append(w, "rules "+strings.Join(s.FeatureRules, ", ")+" set features: a token with context.features "+
+			"overrides Jitsi's moderator defaults; every feature not listed is OFF, for moderators too "+
+			"(screen-sharing excepted, it is client-side only).")
+	}
+	if s.XMPPDomain != DockerXMPPDomain {
+		w = append(w, "docker-jitsi-meet: jitsi.xmpp_domain is "+s.XMPPDomain+" but docker's XMPP_DOMAIN defaults to "+
+			DockerXMPPDomain+"; they must be equal (the token's sub), or room verification fails.")
+	}
+	if s.Algorithm == "RS256" {
+		w = append(w, "RS256: prosody caches public keys by kid until it restarts; rotate by creating a key with a "+
+			"new key_id and keep the old one in previous_public_keys until its tokens have expired.")
+	}
+	if strings.HasPrefix(s.PublicURL, "http://") {
+		w = append(w, "server.public_url is http: browsers send passwords and cookies in clear text; use https in production.")
+	}
+	return w
+}
+
+// Generate renders the Jitsi-side settings for cfg in format (env, prosody
+// or configjs; "" means env).
+func Generate(cfg *config.Config, format string) (string, error) {
+	return GenerateWith(cfg, format, Options{})
+}
+
+// GenerateWith is Generate with options (the secret's variable, the
+// config's name).
+func GenerateWith(cfg *config.Config, format string, opts Options) (string, error) {
+	s, err := Build(cfg, opts)
+	if err != nil {
+		return "", err
+	}
+	return s.Render(format)
+}
+
+// Render renders the settings in format ("" means env).
+func (s *Settings) Render(format string) (string, error) {
+	switch format {
+	case FormatEnv, "":
+		return s.renderEnv(), nil
+	case FormatProsody:
+		return s.renderProsody(), nil
+	case FormatConfigJS:
+		return s.renderConfigJS(), nil
+	default:
+		return "", fmt.Errorf("jitsiconf: unknown format %q (use %s)", format, strings.Join(Formats(), ", "))
+	}
+}

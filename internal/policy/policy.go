@@ -1,0 +1,412 @@
+// Package policy decides what a logged-in user may do in a Jitsi room: the
+// admin's rules map groups (and backends, usernames, tenants) to a role and
+// the optional Jitsi claims that go into the token.
+//
+// Semantics:
+//
+//   - Rules are tried top to bottom. The first applicable rule decides;
+//     later rules are not looked at. Order is the precedence: put deny rules
+//     and narrow rules above broad ones.
+//   - A rule applies when all of these fit:
+//     its match: every non-empty list among Groups, Backends, Users and
+//     Tenants contains the user's value (for Groups: any of the user's
+//     groups); an empty match selects everyone;
+//     one of its room patterns matches the room (no patterns means "*");
+//     and, when Tenants is set, the request's tenant is listed (a request
+//     without a tenant never fits a rule that lists tenants).
+//   - Role deny on the deciding rule refuses access. No applicable rule also
+//     refuses access: there is no implicit default.
+//   - Groups, backends, usernames and tenants compare case-insensitively
+//     (LDAP and most directories treat names so). Room patterns use the
+//     path.Match syntax (*, ?, [a-z], \ escapes) and are compared with the
+//     normalised room name (room.Name.Display, e.g. "mathe-übung"). Compile
+//     lower-cases patterns; Evaluate lower-cases the room and tenant again,
+//     so a caller that forgets cannot slip past a deny rule by case.
+//
+// The package is pure: no I/O, no clock, no globals. A *Policy is immutable
+// after Compile and safe for concurrent use; Evaluate hands out copies of
+// everything mutable.
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+)
+
+// Role is what a rule grants.
+type Role string
+
+// The roles a rule can have.
+const (
+	// Owner becomes a Jitsi moderator (affiliation owner).
+	Owner Role = "owner"
+	// Member joins as a normal participant (affiliation member).
+	Member Role = "member"
+	// Deny refuses access; it ends the rule search.
+	Deny Role = "deny"
+)
+
+// Rule is one entry of the rules list, as written in the config.
+type Rule struct {
+	Name string
+	// The match: each non-empty list must contain the user's value (for
+	// Groups, any of the user's groups). All empty = everyone.
+	Groups, Backends, Users, Tenants []string
+	Role                             Role
+	// LobbyBypass and Lobby become context.user.lobby_bypass / lobby when
+	// set.
+	LobbyBypass, Lobby *bool
+	// Features become context.features when set.
+	Features map[string]bool
+	// Rooms are path.Match patterns on the normalised room name; empty
+	// means ["*"].
+	Rooms []string
+	// TokenLifetime overrides the gateway default when > 0.
+	TokenLifetime time.Duration
+}
+
+// Request is what Evaluate decides on.
+type Request struct {
+	Identity auth.Identity
+	// Room is the normalised (Display) room name.
+	Room string
+	// Tenant is the Jitsi tenant, "" for none.
+	Tenant string
+}
+
+// Decision is the outcome of Evaluate.
+type Decision struct {
+	Allowed bool
+	// Rule is the name of the rule that decided, "" when none applied.
+	Rule string
+	// Role is Owner or Member when Allowed, Deny when a deny rule decided,
+	// "" when no rule applied.
+	Role Role
+	// Moderator is Role == Owner.
+	Moderator bool
+	// LobbyBypass and Lobby are nil when the rule does not set them. They
+	// point to copies; changing them does not change the policy.
+	LobbyBypass, Lobby *bool
+	// Features is nil when the rule sets none (Jitsi then applies its
+	// moderator-based defaults). It is a copy per decision.
+	Features map[string]bool
+	// TokenLifetime is the rule's, 0 for the gateway default.
+	TokenLifetime time.Duration
+	// Reason explains a refusal for logs and the denied page; "" when
+	// Allowed.
+	Reason string
+}
+
+// Policy is a compiled, immutable rule list.
+type Policy struct {
+	rules    []Rule // deep copy of the input, for Rules()
+	compiled []compiledRule
+	// groupRules maps a lower-cased group name to the bitset of rules
+	// whose Groups list names it, so Evaluate does one map lookup per user
+	// group instead of comparing every pair.
+	groupRules map[string][]uint64
+	words      int // len of each bitset
+}
+
+type compiledRule struct {
+	name          string
+	anyGroup      bool // Groups empty
+	backends      []string
+	users         map[string]struct{}
+	tenants       []string
+	rooms         []string
+	role          Role
+	lobbyBypass   *bool
+	lobby         *bool
+	features      map[string]bool
+	tokenLifetime time.Duration
+}
+
+// Compile validates rules and builds a Policy. It reports every problem at
+// once (errors.Join), each prefixed with the rule's position and name. The
+// input is copied: later changes by the caller do not affect the Policy.
+func Compile(rules []Rule) (*Policy, error) {
+	p := &Policy{
+		rules:      make([]Rule, len(rules)),
+		compiled:   make([]compiledRule, len(rules)),
+		groupRules: make(map[string][]uint64),
+		words:      (len(rules) + 63) / 64,
+	}
+	var errs []error
+	names := make(map[string]int, len(rules))
+	for i, r := range rules {
+		p.rules[i] = copyRule(r)
+		where := fmt.Sprintf("rules[%d]", i)
+		if r.Name != "" {
+			where += fmt.Sprintf(" (%q)", r.Name)
+		}
+		bad := func(format string, args ...any) {
+			errs = append(errs, fmt.Errorf("policy: %s: %s", where, fmt.Sprintf(format, args...)))
+		}
+
+		switch {
+		case strings.TrimSpace(r.Name) == "":
+			bad("name is empty; every rule needs a name for logs and the preview page")
+		case r.Name != strings.TrimSpace(r.Name):
+			bad("name has leading or trailing spaces")
+		default:
+			if j, dup := names[r.Name]; dup {
+				bad("name is also used by rules[%d]; names must be unique", j)
+			} else {
+				names[r.Name] = i
+			}
+		}
+
+		switch r.Role {
+		case Owner, Member:
+		case Deny:
+			if r.LobbyBypass != nil || r.Lobby != nil || r.Features != nil || r.TokenLifetime != 0 {
+				bad("role deny issues no token, so lobby_bypass, lobby, features and token_lifetime have no effect; remove them")
+			}
+		case "":
+			bad("role is empty; use owner, member or deny")
+		default:
+			bad("role %q is not one of owner, member, deny", r.Role)
+		}
+
+		if r.TokenLifetime < 0 {
+			bad("token_lifetime %s is negative", r.TokenLifetime)
+		}
+
+		c := compiledRule{
+			name:          r.Name,
+			anyGroup:      len(r.Groups) == 0,
+			role:          r.Role,
+			lobbyBypass:   p.rules[i].LobbyBypass,
+			lobby:         p.rules[i].Lobby,
+			features:      p.rules[i].Features,
+			tokenLifetime: r.TokenLifetime,
+		}
+
+		for _, g := range r.Groups {
+			if strings.TrimSpace(g) == "" {
+				bad("match.groups has an empty entry")
+				continue
+			}
+			key := strings.ToLower(g)
+			set := p.groupRules[key]
+			if set == nil {
+				set = make([]uint64, p.words)
+				p.groupRules[key] = set
+			}
+			set[i/64] |= 1 << (i % 64)
+		}
+		c.backends = lowerList(r.Backends, "match.backends", bad)
+		c.tenants = lowerList(r.Tenants, "match.tenants", bad)
+		if users := lowerList(r.Users, "match.users", bad); users != nil {
+			c.users = make(map[string]struct{}, len(users))
+			for _, u := range users {
+				c.users[u] = struct{}{}
+			}
+		}
+
+		for k := range r.Features {
+			if strings.TrimSpace(k) == "" {
+				bad("features has an empty name")
+			}
+		}
+
+		if len(r.Rooms) == 0 {
+			c.rooms = []string{"*"}
+		}
+		for _, pat := range r.Rooms {
+			if pat == "" {
+				bad("rooms has an empty pattern; use \"*\" for every room")
+				continue
+			}
+			lp := strings.ToLower(pat)
+			if _, err := path.Match(lp, ""); err != nil {
+				bad("room pattern %q is not a valid glob (path.Match syntax: *, ?, [a-z], \\ escapes): %v", pat, err)
+				continue
+			}
+			c.rooms = append(c.rooms, lp)
+		}
+		p.compiled[i] = c
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+// lowerList lower-cases a match list and reports empty entries. It returns
+// nil for an empty list (= no restriction).
+func lowerList(list []string, key string, bad func(string, ...any)) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if strings.TrimSpace(s) == "" {
+			bad("%s has an empty entry", key)
+			continue
+		}
+		out = append(out, strings.ToLower(s))
+	}
+	return out
+}
+
+// maxStackWords is how many 64-rule words Evaluate keeps on the stack; only
+// policies with more than 256 rules allocate a bitset per call.
+const maxStackWords = 4
+
+// Evaluate decides on req. It does not modify req or the Policy.
+func (p *Policy) Evaluate(req Request) Decision {
+	// Which rules have a group the user is in. strings.ToLower returns its
+	// argument without allocating when it is already lower case.
+	var stack [maxStackWords]uint64
+	var groupHit []uint64
+	if p.words <= maxStackWords {
+		groupHit = stack[:p.words]
+	} else {
+		groupHit = make([]uint64, p.words)
+	}
+	for _, g := range req.Identity.Groups {
+		if set, ok := p.groupRules[strings.ToLower(g)]; ok {
+			for w := range set {
+				groupHit[w] |= set[w]
+			}
+		}
+	}
+	backend := strings.ToLower(req.Identity.Backend)
+	user := strings.ToLower(req.Identity.Username)
+	room := strings.ToLower(req.Room)
+	tenant := strings.ToLower(req.Tenant)
+
+	for i := range p.compiled {
+		c := &p.compiled[i]
+		if !c.anyGroup && groupHit[i/64]&(1<<(i%64)) == 0 {
+			continue
+		}
+		if c.backends != nil && !slices.Contains(c.backends, backend) {
+			continue
+		}
+		if c.users != nil {
+			if _, ok := c.users[user]; !ok {
+				continue
+			}
+		}
+		if c.tenants != nil && (tenant == "" || !slices.Contains(c.tenants, tenant)) {
+			continue
+		}
+		if !matchRoom(c.rooms, room) {
+			continue
+		}
+		return c.decide()
+	}
+	return Decision{Reason: noRuleReason(req)}
+}
+
+func matchRoom(patterns []string, room string) bool {
+	for _, pat := range patterns {
+		// Patterns were validated by Compile, so err is always nil.
+		if ok, _ := path.Match(pat, room); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *compiledRule) decide() Decision {
+	if c.role == Deny {
+		return Decision{
+			Rule:   c.name,
+			Role:   Deny,
+			Reason: fmt.Sprintf("rule %q denies", c.name),
+		}
+	}
+	d := Decision{
+		Allowed:       true,
+		Rule:          c.name,
+		Role:          c.role,
+		Moderator:     c.role == Owner,
+		TokenLifetime: c.tokenLifetime,
+	}
+	if c.lobbyBypass != nil {
+		v := *c.lobbyBypass
+		d.LobbyBypass = &v
+	}
+	if c.lobby != nil {
+		v := *c.lobby
+		d.Lobby = &v
+	}
+	if c.features != nil {
+		d.Features = make(map[string]bool, len(c.features))
+		for k, v := range c.features {
+			d.Features[k] = v
+		}
+	}
+	return d
+}
+
+func noRuleReason(req Request) string {
+	groups := req.Identity.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	reason := fmt.Sprintf("no rule admits groups %v to room %s", groups, req.Room)
+	if req.Tenant != "" {
+		reason += " in tenant " + req.Tenant
+	}
+	return reason
+}
+
+// Rules returns a deep copy of the rules as given to Compile, for tools that
+// explain or print the policy.
+func (p *Policy) Rules() []Rule {
+	out := make([]Rule, len(p.rules))
+	for i, r := range p.rules {
+		out[i] = copyRule(r)
+	}
+	return out
+}
+
+// RelevantGroups returns the groups (in their original spelling and order)
+// that some rule's Groups list names, dropping the rest. Evaluate gives the
+// same decision for the filtered list as for the full one, so the web layer
+// can keep only these in the session cookie when a directory reports
+// hundreds of groups. It returns nil when no group is relevant.
+func (p *Policy) RelevantGroups(groups []string) []string {
+	var out []string
+	for _, g := range groups {
+		if _, ok := p.groupRules[strings.ToLower(g)]; ok {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func copyRule(r Rule) Rule {
+	r.Groups = slices.Clone(r.Groups)
+	r.Backends = slices.Clone(r.Backends)
+	r.Users = slices.Clone(r.Users)
+	r.Tenants = slices.Clone(r.Tenants)
+	r.Rooms = slices.Clone(r.Rooms)
+	if r.LobbyBypass != nil {
+		v := *r.LobbyBypass
+		r.LobbyBypass = &v
+	}
+	if r.Lobby != nil {
+		v := *r.Lobby
+		r.Lobby = &v
+	}
+	if r.Features != nil {
+		f := make(map[string]bool, len(r.Features))
+		for k, v := range r.Features {
+			f[k] = v
+		}
+		r.Features = f
+	}
+	return r
+}

@@ -1,0 +1,475 @@
+// Package session keeps the gateway's state in the browser: who is logged in
+// (the user cookie), an OIDC login in progress (the flow cookie) and the
+// OIDC id_token_hint for logout (the logout cookie). There is no server-side
+// state, so abandoned logins cost no memory and replicas only need to share
+// the secret.
+//
+// Every cookie is signed (HMAC-SHA256) and encrypted (AES-256-CTR) by
+// gorilla/securecookie through a gorilla/sessions CookieStore. Each cookie
+// purpose has its own hash and block keys, derived from the one configured
+// secret with HKDF-SHA256, so a cookie of one kind can never be replayed as
+// another. Payloads are compact JSON instead of gorilla's default gob:
+// decoding the user cookie is on the /join hot path and gob is several times
+// slower (docs/performance.md).
+//
+// Expiry is enforced twice: by the cookie's Max-Age in the browser and by an
+// expiry time inside the signed payload, checked here against the server's
+// clock, because a browser (or an attacker replaying a copied cookie) need
+// not honour Max-Age.
+package session
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+)
+
+// ErrNoSession is returned (possibly wrapped with the reason) when a cookie
+// is absent, invalid, tampered with or expired. Callers treat all of these
+// as "not logged in" / "no login in progress".
+var ErrNoSession = errors.New("session: no valid session")
+
+// Defaults for zero Options fields.
+const (
+	DefaultCookieName   = "jitsi_gate"
+	DefaultLifetime     = 8 * time.Hour
+	DefaultFlowLifetime = 10 * time.Minute
+	// MinSecretLen is the minimum length of Options.Secret.
+	MinSecretLen = 32
+	// MaxLogoutHintLen bounds the encoded logout cookie; larger hints are
+	// not stored (browsers drop cookies over ~4 KB, and the user cookie
+	// must still fit next to it).
+	MaxLogoutHintLen = 3800
+	// maxCookieLen is securecookie's default limit, kept explicit.
+	maxCookieLen = 4096
+)
+
+// Options configures a Manager.
+type Options struct {
+	// Secret derives all cookie keys; at least 32 bytes.
+	Secret []byte
+	// Lifetime of a login; default 8h.
+	Lifetime time.Duration
+	// Secure sets the Secure attribute (public_url is https).
+	Secure bool
+	// CookieName is the user cookie's name; the flow and logout cookies
+	// are "<name>_flow" and "<name>_logout". Default "jitsi_gate".
+	CookieName string
+	// Path is the cookie path (the path of public_url); default "/".
+	Path string
+	// FlowLifetime bounds an OIDC login round trip; default 10m.
+	FlowLifetime time.Duration
+	// Now is the clock; default time.Now. Tests inject one.
+	Now func() time.Time
+}
+
+// User is the logged-in user as stored in the cookie. It holds no tokens.
+// IssuedAt and ExpiresAt have one-second precision.
+type User struct {
+	Backend, Subject, Username, Name, Email string
+	Groups                                  []string
+	IssuedAt, ExpiresAt                     time.Time
+}
+
+// FromIdentity makes the session user for a fresh login; times are left
+// zero for Save to fill in.
+func FromIdentity(id auth.Identity) User {
+	return User{
+		Backend:  id.Backend,
+		Subject:  id.Subject,
+		Username: id.Username,
+		Name:     id.Name,
+		Email:    id.Email,
+		Groups:   slices.Clone(id.Groups),
+	}
+}
+
+// Identity returns the user as the policy and token code see it.
+func (u User) Identity() auth.Identity {
+	return auth.Identity{
+		Backend:  u.Backend,
+		Subject:  u.Subject,
+		Username: u.Username,
+		Name:     u.Name,
+		Email:    u.Email,
+		Groups:   u.Groups,
+	}
+}
+
+// Flow is an OIDC login in progress. Target is opaque to this package (the
+// web layer stores where to go after the login).
+type Flow struct {
+	Backend, State, Nonce, Verifier, Target string
+	ExpiresAt                               time.Time
+}
+
+// Wire forms: short keys and Unix seconds keep the cookie small and the
+// decode fast.
+type userWire struct {
+	Backend  string   `json:"b"`
+	Subject  string   `json:"s"`
+	Username string   `json:"u,omitempty"`
+	Name     string   `json:"n,omitempty"`
+	Email    string   `json:"e,omitempty"`
+	Groups   []string `json:"g,omitempty"`
+	IssuedAt int64    `json:"i"`
+	Expires  int64    `json:"x"`
+}
+
+type flowWire struct {
+	Backend  string `json:"b"`
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Target   string `json:"t,omitempty"`
+	Expires  int64  `json:"x"`
+}
+
+type hintWire struct {
+	IDToken string `json:"h"`
+}
+
+// Manager reads and writes the three cookies. It is safe for concurrent
+// use.
+type Manager struct {
+	now          func() time.Time
+	lifetime     time.Duration
+	flowLifetime time.Duration
+	user         *jar
+	flow         *jar
+	logout       *jar
+}
+
+// jar is one cookie purpose: a name, a CookieStore with its own keys, and
+// the cookie attributes.
+type jar struct {
+	name  string
+	store *sessions.CookieStore
+}
+
+// NewManager checks o and derives the cookie keys.
+func NewManager(o Options) (*Manager, error) {
+	if len(o.Secret) < MinSecretLen {
+		return nil, fmt.Errorf("session: secret is %d bytes, need at least %d (e.g. openssl rand -base64 48)", len(o.Secret), MinSecretLen)
+	}
+	if o.Lifetime < 0 || o.FlowLifetime < 0 {
+		return nil, errors.New("session: lifetimes must not be negative")
+	}
+	if o.Lifetime == 0 {
+		o.Lifetime = DefaultLifetime
+	}
+	if o.FlowLifetime == 0 {
+		o.FlowLifetime = DefaultFlowLifetime
+	}
+	if o.Lifetime < time.Second || o.FlowLifetime < time.Second {
+		return nil, errors.New("session: lifetimes must be at least one second (cookie Max-Age has second precision)")
+	}
+	if o.CookieName == "" {
+		o.CookieName = DefaultCookieName
+	}
+	if !validCookieName(o.CookieName) {
+		return nil, fmt.Errorf("session: cookie name %q: use letters, digits, '-' and '_'", o.CookieName)
+	}
+	if o.Path == "" {
+		o.Path = "/"
+	}
+	if o.Path[0] != '/' {
+		return nil, fmt.Errorf("session: cookie path %q must start with /", o.Path)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	m := &Manager{now: o.Now, lifetime: o.Lifetime, flowLifetime: o.FlowLifetime}
+	var err error
+	if m.user, err = newJar(o, o.CookieName, "user", o.Lifetime); err != nil {
+		return nil, err
+	}
+	if m.flow, err = newJar(o, o.CookieName+"_flow", "flow", o.FlowLifetime); err != nil {
+		return nil, err
+	}
+	if m.logout, err = newJar(o, o.CookieName+"_logout", "logout", o.Lifetime); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func validCookieName(s string) bool {
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// newJar derives the purpose's keys and builds its store.
+func newJar(o Options, name, purpose string, lifetime time.Duration) (*jar, error) {
+	hashKey, blockKey, err := deriveKeys(o.Secret, purpose)
+	if err != nil {
+		return nil, err
+	}
+	store := sessions.NewCookieStore(hashKey, blockKey)
+	store.Options = &sessions.Options{
+		Path:     o.Path,
+		Secure:   o.Secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+	// Sets the cookie Max-Age and securecookie's timestamp check.
+	store.MaxAge(int(lifetime / time.Second))
+	for _, c := range store.Codecs {
+		sc, ok := c.(*securecookie.SecureCookie)
+		if !ok {
+			return nil, fmt.Errorf("session: unexpected codec type %T", c)
+		}
+		sc.SetSerializer(jsonSerializer{})
+		sc.MaxLength(maxCookieLen)
+	}
+	return &jar{name: name, store: store}, nil
+}
+
+// deriveKeys returns the HMAC-SHA256 key and the AES-256 key of one cookie
+// purpose (user, flow, logout). The info strings are part of the cookie
+// format: changing them logs everyone out.
+func deriveKeys(secret []byte, purpose string) (hashKey, blockKey []byte, err error) {
+	hashKey, err = hkdf.Key(sha256.New, secret, nil, "jitsi-gate/session/v1/"+purpose+"/hmac-sha256", 32)
+	if err != nil {
+		return nil, nil, fmt.Errorf("session: derive %s hash key: %w", purpose, err)
+	}
+	blockKey, err = hkdf.Key(sha256.New, secret, nil, "jitsi-gate/session/v1/"+purpose+"/aes-256", 32)
+	if err != nil {
+		return nil, nil, fmt.Errorf("session: derive %s block key: %w", purpose, err)
+	}
+	return hashKey, blockKey, nil
+}
+
+// valueKey is where our payload sits in a sessions.Session's Values map.
+const valueKey = "v"
+
+// jsonSerializer is a securecookie.Serializer that encodes our wire structs
+// as JSON. gorilla/sessions hands it a map[interface{}]interface{} (which
+// encoding/json cannot encode); the map holds one entry, valueKey, whose
+// value is what we encode. On the hot path Load decodes straight into a wire
+// struct pointer, skipping the map and the sessions registry.
+type jsonSerializer struct{}
+
+func (jsonSerializer) Serialize(src interface{}) ([]byte, error) {
+	if m, ok := src.(map[interface{}]interface{}); ok {
+		v, ok := m[valueKey]
+		if !ok || len(m) != 1 {
+			return nil, errors.New("session: values must hold exactly one payload")
+		}
+		src = v
+	}
+	return json.Marshal(src)
+}
+
+func (jsonSerializer) Deserialize(b []byte, dst interface{}) error {
+	if m, ok := dst.(*map[interface{}]interface{}); ok {
+		if *m == nil {
+			*m = make(map[interface{}]interface{}, 1)
+		}
+		(*m)[valueKey] = json.RawMessage(slices.Clone(b))
+		return nil
+	}
+	return json.Unmarshal(b, dst)
+}
+
+// encode signs and encrypts v for this jar's cookie.
+func (j *jar) encode(v any) (string, error) {
+	return securecookie.EncodeMulti(j.name, v, j.store.Codecs...)
+}
+
+// save writes v as this jar's cookie through the CookieStore.
+func (j *jar) save(w http.ResponseWriter, r *http.Request, v any) error {
+	s := sessions.NewSession(j.store, j.name)
+	opts := *j.store.Options
+	s.Options = &opts
+	s.Values[valueKey] = v
+	if err := j.store.Save(r, w, s); err != nil {
+		return fmt.Errorf("session: write cookie %s: %w", j.name, err)
+	}
+	return nil
+}
+
+// load decodes the first cookie named j.name that verifies. Browsers send
+// several cookies of one name when an older one with another Path exists,
+// most specific first.
+func (j *jar) load(r *http.Request, dst any) error {
+	var lastErr error
+	for _, c := range r.CookiesNamed(j.name) {
+		err := securecookie.DecodeMulti(j.name, c.Value, dst, j.store.Codecs...)
+		if err == nil {
+			return nil
+		}
+		lastErr = err
+	}
+	if lastErr == nil {
+		return fmt.Errorf("cookie %s absent: %w", j.name, ErrNoSession)
+	}
+	return fmt.Errorf("cookie %s invalid: %v: %w", j.name, lastErr, ErrNoSession)
+}
+
+// clear expires this jar's cookie in the browser.
+func (j *jar) clear(w http.ResponseWriter) {
+	opts := *j.store.Options
+	opts.MaxAge = -1
+	http.SetCookie(w, sessions.NewCookie(j.name, "", &opts))
+}
+
+// Load returns the logged-in user. Any failure, including a missing cookie,
+// wraps ErrNoSession.
+func (m *Manager) Load(r *http.Request) (User, error) {
+	var w userWire
+	if err := m.user.load(r, &w); err != nil {
+		return User{}, err
+	}
+	if m.now().Unix() >= w.Expires {
+		return User{}, fmt.Errorf("session expired at %s: %w", time.Unix(w.Expires, 0).UTC().Format(time.RFC3339), ErrNoSession)
+	}
+	if w.Backend == "" || w.Subject == "" {
+		return User{}, fmt.Errorf("session without backend or subject: %w", ErrNoSession)
+	}
+	return User{
+		Backend:   w.Backend,
+		Subject:   w.Subject,
+		Username:  w.Username,
+		Name:      w.Name,
+		Email:     w.Email,
+		Groups:    w.Groups,
+		IssuedAt:  time.Unix(w.IssuedAt, 0),
+		ExpiresAt: time.Unix(w.Expires, 0),
+	}, nil
+}
+
+// Save sets the user cookie. Zero IssuedAt becomes now and zero ExpiresAt
+// becomes IssuedAt + Lifetime. ExpiresAt is capped at now + Lifetime, which
+// is also the cookie's Max-Age.
+func (m *Manager) Save(w http.ResponseWriter, r *http.Request, u User) error {
+	if u.Backend == "" || u.Subject == "" {
+		return errors.New("session: user needs a backend and a subject")
+	}
+	now := m.now()
+	if u.IssuedAt.IsZero() {
+		u.IssuedAt = now
+	}
+	limit := now.Add(m.lifetime)
+	if u.ExpiresAt.IsZero() {
+		u.ExpiresAt = u.IssuedAt.Add(m.lifetime)
+	}
+	if u.ExpiresAt.After(limit) {
+		u.ExpiresAt = limit
+	}
+	err := m.user.save(w, r, userWire{
+		Backend:  u.Backend,
+		Subject:  u.Subject,
+		Username: u.Username,
+		Name:     u.Name,
+		Email:    u.Email,
+		Groups:   u.Groups,
+		IssuedAt: u.IssuedAt.Unix(),
+		Expires:  u.ExpiresAt.Unix(),
+	})
+	if err != nil {
+		// Nearly always "value too long": many groups from a directory.
+		return fmt.Errorf("%w (the session holds %d groups; keep only those the rules use)", err, len(u.Groups))
+	}
+	return nil
+}
+
+// Clear logs the user out: it expires the user, flow and logout cookies.
+func (m *Manager) Clear(w http.ResponseWriter, r *http.Request) {
+	m.user.clear(w)
+	m.flow.clear(w)
+	m.logout.clear(w)
+}
+
+// SaveFlow sets the flow cookie. Zero ExpiresAt becomes now + FlowLifetime;
+// it is capped there too.
+func (m *Manager) SaveFlow(w http.ResponseWriter, r *http.Request, f Flow) error {
+	if f.Backend == "" || f.State == "" {
+		return errors.New("session: flow needs a backend and a state")
+	}
+	limit := m.now().Add(m.flowLifetime)
+	if f.ExpiresAt.IsZero() || f.ExpiresAt.After(limit) {
+		f.ExpiresAt = limit
+	}
+	return m.flow.save(w, r, flowWire{
+		Backend:  f.Backend,
+		State:    f.State,
+		Nonce:    f.Nonce,
+		Verifier: f.Verifier,
+		Target:   f.Target,
+		Expires:  f.ExpiresAt.Unix(),
+	})
+}
+
+// LoadFlow returns the login in progress; failures wrap ErrNoSession.
+func (m *Manager) LoadFlow(r *http.Request) (Flow, error) {
+	var w flowWire
+	if err := m.flow.load(r, &w); err != nil {
+		return Flow{}, err
+	}
+	if m.now().Unix() >= w.Expires {
+		return Flow{}, fmt.Errorf("login flow expired: %w", ErrNoSession)
+	}
+	return Flow{
+		Backend:   w.Backend,
+		State:     w.State,
+		Nonce:     w.Nonce,
+		Verifier:  w.Verifier,
+		Target:    w.Target,
+		ExpiresAt: time.Unix(w.Expires, 0),
+	}, nil
+}
+
+// ClearFlow expires the flow cookie (after the callback, used or not).
+func (m *Manager) ClearFlow(w http.ResponseWriter, r *http.Request) {
+	m.flow.clear(w)
+}
+
+// SaveLogoutHint stores the OIDC ID token for RP-initiated logout. A hint
+// whose cookie would exceed MaxLogoutHintLen bytes is not stored and nil is
+// returned: logout then works without id_token_hint (the provider may ask
+// the user to confirm). An empty hint clears the cookie.
+func (m *Manager) SaveLogoutHint(w http.ResponseWriter, r *http.Request, idToken string) error {
+	if idToken == "" {
+		m.logout.clear(w)
+		return nil
+	}
+	// Cheap pre-check: the encoded cookie is always longer than the token.
+	if len(idToken) > MaxLogoutHintLen {
+		return nil
+	}
+	encoded, err := m.logout.encode(hintWire{IDToken: idToken})
+	if err != nil {
+		// Over securecookie's own length limit: same as too big.
+		return nil
+	}
+	if len(encoded) > MaxLogoutHintLen {
+		return nil
+	}
+	opts := *m.logout.store.Options
+	http.SetCookie(w, sessions.NewCookie(m.logout.name, encoded, &opts))
+	return nil
+}
+
+// LoadLogoutHint returns the stored ID token, or "" when there is none (or
+// it does not verify).
+func (m *Manager) LoadLogoutHint(r *http.Request) string {
+	var w hintWire
+	if err := m.logout.load(r, &w); err != nil {
+		return ""
+	}
+	return w.IDToken
+}

@@ -1,0 +1,180 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/session"
+)
+
+// maxFormBytes bounds login form bodies.
+const maxFormBytes = 16 << 10
+
+// loginPage is the data of login.html.
+type loginPage struct {
+	Target   target
+	Room     string // Display form of the room, "" when none
+	Backends []loginBackend
+	Error    string // translated message after a failed attempt
+	Username string // kept after a failed attempt
+	Focus    string // id of the backend whose form had the error
+}
+
+type loginBackend struct {
+	ID, Label string
+	Password  bool
+	// Action is the form action (password) or the button link (redirect).
+	Action string
+}
+
+// handleLoginPage is the login page and the target of Jitsi's
+// tokenAuthUrl: /login?room={room} or /login?state={state}.
+func (s *server) handleLoginPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var t target
+		var err error
+		if st := q.Get("state"); st != "" {
+			t, err = s.targetFromState(st)
+		} else {
+			t, err = s.parseTarget(q.Get("room"), q)
+		}
+		if err != nil {
+			s.handleError(w, r, err, s.path("/"))
+			return
+		}
+		// Already logged in: straight through.
+		if u, err := s.sessions.Load(r); err == nil {
+			if t.hasRoom() {
+				http.Redirect(w, r, s.joinPath(t), http.StatusSeeOther)
+				return
+			}
+			s.render(w, r, http.StatusOK, "welcome", "welcome.heading", &u, welcomePage{
+				Action: s.path("/join"), Login: s.path("/login"), Preview: s.opts.Jitsi.Preview,
+			})
+			return
+		}
+		// With a single identity provider there is nothing to choose.
+		if len(s.backends) == 1 && !s.backends[0].Password {
+			http.Redirect(w, r, s.loginStartPath(s.backends[0].ID, t), http.StatusSeeOther)
+			return
+		}
+		s.renderLogin(w, r, http.StatusOK, t, "", "", "")
+	})
+}
+
+func (s *server) loginStartPath(backend string, t target) string {
+	p := s.path("/login/" + backend)
+	q := t.query()
+	if t.hasRoom() {
+		q.Set("room", t.Room.Safe)
+	}
+	if len(q) > 0 {
+		p += "?" + q.Encode()
+	}
+	return p
+}
+
+func (s *server) renderLogin(w http.ResponseWriter, r *http.Request, status int, t target, errMsg, username, focus string) {
+	data := loginPage{Target: t, Room: t.Room.Display, Error: errMsg, Username: username, Focus: focus}
+	for _, b := range s.backends {
+		data.Backends = append(data.Backends, loginBackend{
+			ID: b.ID, Label: b.Label, Password: b.Password, Action: s.loginStartPath(b.ID, t),
+		})
+	}
+	s.render(w, r, status, "login", "login.heading", nil, data)
+}
+
+// handlePasswordLogin checks a username and password (POST
+// /login/{backend}, fields username and password; the target is in the
+// query string) and sends the browser on to /join.
+func (s *server) handlePasswordLogin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		backendID := r.PathValue("backend")
+		b, ok := s.passwords[backendID]
+		if !ok {
+			s.fail(w, r, http.StatusNotFound, s.path("/login"), "error.unknown_backend", backendID)
+			return
+		}
+		t, err := s.parseTarget(r.URL.Query().Get("room"), r.URL.Query())
+		if err != nil {
+			s.handleError(w, r, err, s.path("/login"))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			s.handleError(w, r, &targetError{key: "error.bad_request", err: fmt.Errorf("parse login form: %w", err)}, s.loginPath(t))
+			return
+		}
+		username := strings.TrimSpace(r.PostForm.Get("username"))
+		password := r.PostForm.Get("password")
+		tr := s.translator(w, r)
+
+		ip := s.clientIP(r)
+		userKey := backendID + "\x00" + strings.ToLower(username)
+		ipOK, ipWait := s.perIP.Allow(ip)
+		userOK, userWait := s.perUser.Check(userKey)
+		if !ipOK || !userOK {
+			wait := max(ipWait, userWait)
+			secs := int(wait.Seconds() + 0.999)
+			s.log.WarnContext(ctx, "login rate limited", "backend", backendID, "username", username,
+				"client", ip, "retry_after_s", secs)
+			w.Header().Set("Retry-After", fmt.Sprint(secs))
+			s.renderLogin(w, r, http.StatusTooManyRequests, t, tr.T("error.rate_limited", secs), username, backendID)
+			return
+		}
+
+		id, err := b.Login(ctx, username, password)
+		switch {
+		case errors.Is(err, auth.ErrInvalidCredentials):
+			s.perUser.Add(userKey)
+			s.log.InfoContext(ctx, "login failed: invalid credentials", "backend", backendID,
+				"username", username, "client", ip)
+			s.renderLogin(w, r, http.StatusUnauthorized, t, tr.T("error.invalid_credentials"), username, backendID)
+			return
+		case errors.Is(err, auth.ErrUnavailable):
+			s.log.ErrorContext(ctx, "login failed: backend unavailable", "backend", backendID, "err", err)
+			w.Header().Set("Retry-After", "30")
+			s.renderLogin(w, r, http.StatusServiceUnavailable, t, tr.T("error.unavailable"), username, backendID)
+			return
+		case err != nil:
+			s.handleError(w, r, fmt.Errorf("login at backend %s: %w", backendID, err), s.loginPath(t))
+			return
+		}
+		s.perUser.Reset(userKey)
+		s.completeLogin(w, r, id, t, "")
+	})
+}
+
+// completeLogin starts the session and continues to the room, or to the
+// welcome page when no room was chosen yet.
+func (s *server) completeLogin(w http.ResponseWriter, r *http.Request, id auth.Identity, t target, logoutHint string) {
+	u := session.User{
+		Backend:  id.Backend,
+		Subject:  id.Subject,
+		Username: id.Username,
+		Name:     id.Name,
+		Email:    id.Email,
+		Groups:   id.Groups,
+	}
+	if err := s.sessions.Save(w, r, u); err != nil {
+		s.handleError(w, r, fmt.Errorf("save session: %w", err), s.loginPath(t))
+		return
+	}
+	if logoutHint != "" {
+		if err := s.sessions.SaveLogoutHint(w, r, logoutHint); err != nil {
+			s.log.WarnContext(r.Context(), "logout hint not saved; logout at the provider will ask for confirmation", "err", err)
+		}
+	}
+	s.log.InfoContext(r.Context(), "login", "backend", id.Backend, "user", id.Subject,
+		"username", id.Username, "groups", id.Groups, "client", s.clientIP(r))
+	next := s.path("/")
+	if t.hasRoom() {
+		next = s.joinPath(t)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}

@@ -1,0 +1,112 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/session"
+)
+
+// randomToken returns 32 random bytes, base64url-encoded: state, nonce and
+// PKCE verifier (RFC 7636 allows 43–128 characters; this is 43).
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+).
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// handleLoginStart begins a login at an identity provider (GET
+// /login/{backend}?room=…): it remembers state, nonce, PKCE verifier and
+// the target in a short-lived encrypted flow cookie and redirects to the
+// provider. For a password backend it shows the login page.
+func (s *server) handleLoginStart() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		backendID := r.PathValue("backend")
+		t, err := s.parseTarget(r.URL.Query().Get("room"), r.URL.Query())
+		if err != nil {
+			s.handleError(w, r, err, s.path("/"))
+			return
+		}
+		if _, ok := s.passwords[backendID]; ok {
+			http.Redirect(w, r, s.loginPath(t), http.StatusSeeOther)
+			return
+		}
+		b, ok := s.redirects[backendID]
+		if !ok {
+			s.fail(w, r, http.StatusNotFound, s.path("/login"), "error.unknown_backend", backendID)
+			return
+		}
+		f := session.Flow{
+			Backend:  backendID,
+			State:    randomToken(),
+			Nonce:    randomToken(),
+			Verifier: randomToken(),
+			Target:   t.encode(),
+		}
+		authURL, err := b.AuthCodeURL(r.Context(), f.State, f.Nonce, f.Verifier)
+		if err != nil {
+			s.handleError(w, r, fmt.Errorf("start login at %s: %w", backendID, err), s.loginPath(t))
+			return
+		}
+		if err := s.sessions.SaveFlow(w, r, f); err != nil {
+			s.handleError(w, r, fmt.Errorf("save login flow: %w", err), s.loginPath(t))
+			return
+		}
+		http.Redirect(w, r, authURL, http.StatusFound)
+	})
+}
+
+// handleCallback finishes a provider login (GET /callback/{backend}). The
+// state is checked against the flow cookie before the code is exchanged,
+// and the flow cookie is cleared first, so neither state nor code can be
+// replayed in this browser.
+func (s *server) handleCallback() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		backendID := r.PathValue("backend")
+		b, ok := s.redirects[backendID]
+		if !ok {
+			s.fail(w, r, http.StatusNotFound, s.path("/login"), "error.unknown_backend", backendID)
+			return
+		}
+		f, err := s.sessions.LoadFlow(r)
+		s.sessions.ClearFlow(w, r)
+		if err != nil || f.Backend != backendID {
+			s.log.InfoContext(ctx, "callback without a matching login flow", "backend", backendID, "err", err)
+			s.fail(w, r, http.StatusBadRequest, s.path("/login"), "error.flow_missing")
+			return
+		}
+		t, err := s.decodeTarget(f.Target)
+		if err != nil {
+			s.handleError(w, r, err, s.path("/login"))
+			return
+		}
+		retry := s.loginPath(t)
+		q := r.URL.Query()
+		if perr := auth.CallbackError(q); perr != nil {
+			s.handleError(w, r, perr, retry)
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
+			s.log.WarnContext(ctx, "callback state does not match the login flow", "backend", backendID)
+			s.fail(w, r, http.StatusBadRequest, retry, "error.flow_state")
+			return
+		}
+		code := q.Get("code")
+		if code == "" {
+			s.handleError(w, r, &targetError{key: "error.bad_request", err: errors.New("callback without code")}, retry)
+			return
+		}
+		id, hint, err := b.Exchange(ctx, code, f.Verifier, f.Nonce)
+		if err != nil {
+			s.handleError(w, r, fmt.Errorf("finish login at %s: %w", backendID, err), retry)
+			return
+		}
+		s.completeLogin(w, r, id, t, hint)
+	})
+}

@@ -1,0 +1,151 @@
+package web
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+type middleware func(http.Handler) http.Handler
+
+// chain applies middlewares so that the first one listed runs first.
+func chain(h http.Handler, m ...middleware) http.Handler {
+	for i := len(m) - 1; i >= 0; i-- {
+		h = m[i](h)
+	}
+	return h
+}
+
+// statusRecorder remembers the status code for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// logRequests writes one debug line per request. The query string is left
+// out on purpose: it carries OIDC codes and Jitsi state.
+func (s *server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration", time.Since(start), "client", s.clientIP(r))
+	})
+}
+
+// recoverPanics turns a panic into a 500 page; the stack goes to the log,
+// never to the browser.
+func (s *server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic in handler", "panic", v, "path", r.URL.Path, "stack", string(debug.Stack()))
+				s.fail(w, r, http.StatusInternalServerError, "", "error.internal")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// secureHeaders sets a strict CSP (no inline script or style, nothing from
+// other origins) and keeps pages out of caches and frames. form-action must
+// allow Jitsi: after a login POST the browser follows redirects to it.
+func (s *server) secureHeaders(next http.Handler) http.Handler {
+	jitsiOrigin := s.opts.Jitsi.URL.Scheme + "://" + s.opts.Jitsi.URL.Host
+	csp := strings.Join([]string{
+		"default-src 'none'",
+		"script-src 'self'",
+		"style-src 'self'",
+		"img-src 'self' data:",
+		"connect-src 'self'",
+		"form-action 'self' " + jitsiOrigin + " org.jitsi.meet: jitsi-meet:",
+		"frame-ancestors 'none'",
+		"base-uri 'none'",
+	}, "; ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		// Tokens travel in URLs: never leak them to another site.
+		h.Set("Referrer-Policy", "no-referrer")
+		if !strings.HasPrefix(r.URL.Path, s.path("/static/")) {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// crossOrigin refuses cross-site form posts (login CSRF) with the standard
+// library's Fetch-metadata check, showing our own error page.
+func (s *server) crossOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	u := s.opts.PublicURL
+	// Behind a proxy that rewrites Host, browsers without Sec-Fetch-Site
+	// still send Origin: trust the public origin explicitly.
+	_ = cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.WarnContext(r.Context(), "cross-origin request refused", "path", r.URL.Path,
+			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		s.fail(w, r, http.StatusForbidden, s.path("/"), "error.cross_origin")
+	}))
+	return cop.Handler(next)
+}
+
+// clientIP is the address rate limits and logs use: the peer, or, when the
+// peer is a trusted proxy, the right-most address in X-Forwarded-For that
+// is not itself a trusted proxy.
+func (s *server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer.String()
+		}
+		if !s.trusted(a) {
+			return a.Unmap().String()
+		}
+	}
+	return peer.String()
+}
+
+func (s *server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

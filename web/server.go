@@ -1,0 +1,218 @@
+// Package web is the HTTP side of jitsi-gate: the pages, the login flows,
+// the /join endpoint that mints Jitsi tokens, and the public keys Prosody
+// fetches. Handlers are plain net/http; every dependency comes in through
+// NewServer, and routes.go lists the whole surface.
+package web
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/policy"
+	"github.com/jitsi-gate/jitsi-gate/internal/ratelimit"
+	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/token"
+)
+
+// Options are the settings of the web layer, already validated by the
+// config package and converted by cmd/jitsi-gate.
+type Options struct {
+	// PublicURL is how browsers reach the gateway. Its path (e.g. /_auth)
+	// prefixes every route.
+	PublicURL *url.URL
+	Jitsi     JitsiOptions
+	UI        UIOptions
+	RateLimit RateLimitOptions
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// Version is shown in /healthz.
+	Version string
+}
+
+// JitsiOptions describe the Jitsi deployment tokens are minted for.
+type JitsiOptions struct {
+	// URL is the Jitsi origin (scheme and host, no path).
+	URL *url.URL
+	// DefaultTenant is the tenant from the path of jitsi.url ("" for none).
+	DefaultTenant string
+	// Tenants is the allow-list of tenants; empty allows any valid tenant
+	// (or only DefaultTenant when that is set).
+	Tenants         []string
+	XMPPDomain      string
+	Issuer          string
+	Audience        string
+	TokenLifetime   time.Duration
+	Preview         bool
+	TokenInFragment bool
+}
+
+// UIOptions are the school's branding.
+type UIOptions struct {
+	Title           string
+	PrimaryColor    string
+	FooterHTML      template.HTML // already sanitised
+	Logo            []byte        // nil: the embedded default logo
+	LogoType        string        // Content-Type of Logo
+	DefaultLanguage string
+}
+
+// RateLimitOptions bound password guessing.
+type RateLimitOptions struct {
+	PerUser, PerIP int
+	Window         time.Duration
+}
+
+// Deps are the collaborators of the web layer.
+type Deps struct {
+	Logger    *slog.Logger
+	Passwords []auth.PasswordAuthenticator
+	Redirects []auth.RedirectAuthenticator
+	Policy    *policy.Policy
+	Signer    *token.Signer
+	// PublicKeys are served to Prosody for RS256; nil for HS256.
+	PublicKeys *token.PublicKeySet
+	Sessions   *session.Manager
+	// Templates holds the page templates (embedded, possibly overlaid by
+	// ui.templates_dir); Static holds CSS, JS and images.
+	Templates fs.FS
+	Static    fs.FS
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// server holds what the handlers share. It is unexported: handlers are
+// built by maker functions in routes.go from its fields.
+type server struct {
+	opts      Options
+	log       *slog.Logger
+	pages     *pages
+	backends  []backendInfo
+	passwords map[string]auth.PasswordAuthenticator
+	redirects map[string]auth.RedirectAuthenticator
+	policy    *policy.Policy
+	signer    *token.Signer
+	keys      *token.PublicKeySet
+	sessions  *session.Manager
+	static    fs.FS
+	now       func() time.Time
+	prefix    string // PublicURL path without trailing slash ("" or "/_auth")
+	perUser   *ratelimit.Limiter
+	perIP     *ratelimit.Limiter
+}
+
+// backendInfo is what the login page needs to show a backend.
+type backendInfo struct {
+	ID       string
+	Label    string
+	Password bool // a username/password form; otherwise a button
+}
+
+// NewServer builds the gateway's http.Handler.
+func NewServer(opts Options, deps Deps) (http.Handler, error) {
+	if err := checkDeps(opts, deps); err != nil {
+		return nil, err
+	}
+	s := &server{
+		opts:      opts,
+		log:       deps.Logger,
+		passwords: make(map[string]auth.PasswordAuthenticator),
+		redirects: make(map[string]auth.RedirectAuthenticator),
+		policy:    deps.Policy,
+		signer:    deps.Signer,
+		keys:      deps.PublicKeys,
+		sessions:  deps.Sessions,
+		static:    deps.Static,
+		now:       deps.Now,
+		prefix:    strings.TrimSuffix(opts.PublicURL.Path, "/"),
+		perUser:   ratelimit.New(opts.RateLimit.PerUser, opts.RateLimit.Window, 0),
+		perIP:     ratelimit.New(opts.RateLimit.PerIP, opts.RateLimit.Window, 0),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, b := range deps.Passwords {
+		if err := s.addBackend(b.ID(), b.Label(), true); err != nil {
+			return nil, err
+		}
+		s.passwords[b.ID()] = b
+	}
+	for _, b := range deps.Redirects {
+		if err := s.addBackend(b.ID(), b.Label(), false); err != nil {
+			return nil, err
+		}
+		s.redirects[b.ID()] = b
+	}
+	p, err := parsePages(deps.Templates)
+	if err != nil {
+		return nil, err
+	}
+	s.pages = p
+	return s.routes(), nil
+}
+
+func checkDeps(opts Options, deps Deps) error {
+	var missing []string
+	if opts.PublicURL == nil {
+		missing = append(missing, "Options.PublicURL")
+	}
+	if opts.Jitsi.URL == nil {
+		missing = append(missing, "Options.Jitsi.URL")
+	}
+	if deps.Logger == nil {
+		missing = append(missing, "Logger")
+	}
+	if deps.Policy == nil {
+		missing = append(missing, "Policy")
+	}
+	if deps.Signer == nil {
+		missing = append(missing, "Signer")
+	}
+	if deps.Sessions == nil {
+		missing = append(missing, "Sessions")
+	}
+	if deps.Templates == nil || deps.Static == nil {
+		missing = append(missing, "Templates/Static")
+	}
+	if len(deps.Passwords)+len(deps.Redirects) == 0 {
+		missing = append(missing, "at least one backend")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("web: NewServer: missing %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func (s *server) addBackend(id, label string, password bool) error {
+	for _, b := range s.backends {
+		if b.ID == id {
+			return fmt.Errorf("web: duplicate backend id %q", id)
+		}
+	}
+	if id == "" {
+		return errors.New("web: backend with empty id")
+	}
+	s.backends = append(s.backends, backendInfo{ID: id, Label: label, Password: password})
+	return nil
+}
+
+// path returns the absolute path of a route under the public URL prefix.
+func (s *server) path(p string) string { return s.prefix + p }
+
+// absURL returns the public absolute URL of a route (for redirect URIs).
+func (s *server) absURL(p string) string {
+	u := *s.opts.PublicURL
+	u.Path = s.prefix + p
+	u.RawPath = ""
+	u.RawQuery = ""
+	u.Fragment = ""
+	return u.String()
+}
