@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
@@ -63,7 +62,7 @@ func (s *server) handleJoin() http.Handler {
 			return
 		}
 		d := s.policy.Evaluate(policy.Request{
-			Identity: auth.Identity{Backend: u.Backend, Subject: u.Subject, Username: u.Username, Groups: u.Groups},
+			Identity: u.Identity(),
 			Room:     t.Room.Display,
 			Tenant:   t.Tenant,
 		})

@@ -153,17 +153,17 @@ func (s *server) handlePasswordLogin() http.Handler {
 // completeLogin starts the session and continues to the room, or to the
 // welcome page when no room was chosen yet.
 func (s *server) completeLogin(w http.ResponseWriter, r *http.Request, id auth.Identity, t target, logoutHint string) {
-	u := session.User{
-		Backend:  id.Backend,
-		Subject:  id.Subject,
-		Username: id.Username,
-		Name:     id.Name,
-		Email:    id.Email,
-		Groups:   id.Groups,
-	}
+	u := session.FromIdentity(id)
 	if err := s.sessions.Save(w, r, u); err != nil {
-		s.handleError(w, r, fmt.Errorf("save session: %w", err), s.loginPath(t))
-		return
+		// Directories can list hundreds of groups, more than a cookie
+		// holds; only the groups the rules mention change any decision.
+		u.Groups = s.policy.RelevantGroups(id.Groups)
+		if err2 := s.sessions.Save(w, r, u); err2 != nil {
+			s.handleError(w, r, fmt.Errorf("save session: %w", err), s.loginPath(t))
+			return
+		}
+		s.log.WarnContext(r.Context(), "session keeps only the groups the rules mention", "backend", id.Backend,
+			"user", id.Subject, "groups", len(id.Groups), "kept", len(u.Groups))
 	}
 	if logoutHint != "" {
 		if err := s.sessions.SaveLogoutHint(w, r, logoutHint); err != nil {

@@ -103,8 +103,17 @@ func (s *server) handleCallback() http.Handler {
 			return
 		}
 		id, hint, err := b.Exchange(ctx, code, f.Verifier, f.Nonce)
-		if err != nil {
+		switch {
+		case err == nil:
+		case errors.Is(err, auth.ErrUnavailable), errors.Is(err, auth.ErrProvider):
 			s.handleError(w, r, fmt.Errorf("finish login at %s: %w", backendID, err), retry)
+			return
+		default:
+			// The provider's answer did not verify (signature, issuer,
+			// audience, expiry, nonce) or its claims have the wrong shape:
+			// no session, and the admin's log says which.
+			s.log.ErrorContext(ctx, "provider answer refused", "backend", backendID, "err", err)
+			s.fail(w, r, http.StatusUnauthorized, retry, "error.login_unverified")
 			return
 		}
 		s.completeLogin(w, r, id, t, hint)

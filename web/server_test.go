@@ -130,6 +130,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = handler
+	// Unless a test says otherwise, provider logins are students.
+	idp.SetClaims(map[string]any{"sub": "s1", "name": "Sam", "groups": []any{"students"}})
 	return &harness{url: srv.URL, clock: clk, idp: idp}
 }
 
@@ -216,7 +218,7 @@ func TestOIDCFailuresGiveNoSession(t *testing.T) {
 		}, http.StatusBadRequest, "does not belong"},
 		{"wrong nonce", func(h *harness) {
 			h.idp.SetIDTokenMutator(func(c map[string]any) { c["nonce"] = "other" })
-		}, nil, http.StatusInternalServerError, "went wrong"},
+		}, nil, http.StatusUnauthorized, "could not be verified"},
 		{"provider down at the token endpoint", nil, nil, http.StatusServiceUnavailable, "cannot be reached"},
 	}
 	for _, tt := range tests {

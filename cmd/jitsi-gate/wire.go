@@ -97,7 +97,7 @@ func build(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
 			}
 			g.passwords = append(g.passwords, a)
 		case "ldap":
-			a, err := ldap.New(ldapConfig(b), logger.With("backend", b.ID))
+			a, err := ldap.New(ldapConfig(b), logger)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", path, err))
 				continue
@@ -105,7 +105,7 @@ func build(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
 			g.passwords = append(g.passwords, a)
 			g.ldaps[b.ID] = a
 		case "oidc":
-			a, err := oidc.New(oidcConfig(b, publicURL), logger.With("backend", b.ID))
+			a, err := oidc.New(oidcConfig(b, publicURL), logger)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", path, err))
 				continue
@@ -157,13 +157,10 @@ func buildSigner(s config.Signing) (*token.Signer, *token.PublicKeySet, error) {
 		}
 		return signer, nil, nil
 	case "RS256":
-		pemBytes, err := os.ReadFile(s.PrivateKeyFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("jitsi.signing.private_key_file: %w", err)
-		}
-		key, err := token.ParsePrivateKeyPEM(pemBytes)
-		if err != nil {
-			return nil, nil, fmt.Errorf("jitsi.signing.private_key_file %s: %w", s.PrivateKeyFile, err)
+		// The config loader has read and checked the key files.
+		key := s.PrivateKey
+		if key == nil {
+			return nil, nil, fmt.Errorf("jitsi.signing.private_key_file %s: no key loaded", s.PrivateKeyFile)
 		}
 		signer, err := token.NewRS256(key, s.KeyID)
 		if err != nil {
@@ -171,15 +168,10 @@ func buildSigner(s config.Signing) (*token.Signer, *token.PublicKeySet, error) {
 		}
 		pubs := map[string]*rsa.PublicKey{s.KeyID: &key.PublicKey}
 		for i, p := range s.PreviousPublicKeys {
-			b, err := os.ReadFile(p.PublicKeyFile)
-			if err != nil {
-				return nil, nil, fmt.Errorf("jitsi.signing.previous_public_keys[%d]: %w", i, err)
+			if p.Key == nil {
+				return nil, nil, fmt.Errorf("jitsi.signing.previous_public_keys[%d] %s: no key loaded", i, p.PublicKeyFile)
 			}
-			pub, err := token.ParsePublicKeyPEM(b)
-			if err != nil {
-				return nil, nil, fmt.Errorf("jitsi.signing.previous_public_keys[%d] %s: %w", i, p.PublicKeyFile, err)
-			}
-			pubs[p.KeyID] = pub
+			pubs[p.KeyID] = p.Key
 		}
 		set, err := token.NewPublicKeySet(pubs)
 		if err != nil {

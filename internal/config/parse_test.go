@@ -155,8 +155,13 @@ func TestDecodeProblems(t *testing.T) {
 			name: "unknown top-level and nested keys together",
 			doc: baseYAML() + `servr:
   listen: x
+log:
+  levl: debug
 `,
-			want: []want{{"servr", `unknown key "servr"`, `did you mean "server"?`, 21}},
+			want: []want{
+				{"servr", `unknown key "servr"`, `did you mean "server"?`, 21},
+				{"log.levl", `unknown key "levl"`, `did you mean "level"?`, 24},
+			},
 		},
 		{
 			name: "nested unknown key, moved key and type error at once",
@@ -228,6 +233,11 @@ log: {level: debug, format: json}
 			name: "a mapping where a value belongs",
 			doc:  baseYAML() + "log: {level: {x: y}}\n",
 			want: []want{{"log.level", "expected a text value, got a mapping", "", 21}},
+		},
+		{
+			name: "value swallowed by a comment",
+			doc:  baseYAML() + "ui:\n  primary_color: #1a73e8\n  title: jitsi-gate # not this one\n  footer_html: # nor this\n",
+			want: []want{{"ui.primary_color", "has no value", `"#1a73e8"`, 22}},
 		},
 		{
 			name: "duplicate key",

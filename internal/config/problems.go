@@ -72,10 +72,6 @@ func (c *collector) add(path, msg, hint string) {
 	c.problems = append(c.problems, Problem{Path: path, Message: msg, Hint: hint})
 }
 
-func (c *collector) addLine(path string, line int, msg, hint string) {
-	c.problems = append(c.problems, Problem{Path: path, Line: line, Message: msg, Hint: hint})
-}
-
 // join builds a key path: join("backends[1]", "url") = "backends[1].url".
 func join(parent, key string) string {
 	if parent == "" {

@@ -42,8 +42,11 @@ var (
 	colorRE    = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
 )
 
-// KnownFeatures are the context.features keys Jitsi reads.
-var KnownFeatures = []string{
+// KnownFeatures returns the context.features keys Jitsi reads (jitsi-contract
+// §1.7), the only keys rules[].features accepts.
+func KnownFeatures() []string { return slices.Clone(knownFeatures) }
+
+var knownFeatures = []string{
 	"recording", "livestreaming", "transcription", "outbound-call", "sip-outbound-call",
 	"inbound-call", "sip-inbound-call", "screen-sharing", "create-polls", "send-groupchat",
 	"file-upload", "flip", "live-translation", "list-visitors", "name-readonly",
@@ -187,7 +190,8 @@ func (c *Config) validateJitsi(v *collector) {
 		v.add("jitsi.app_id", fmt.Sprintf("%q may only contain letters, digits, '_', '.' and '-'", j.AppID),
 			"it is pasted into prosody's Lua config, where other characters break it")
 	}
-	if j.Audience != "" && !idRE.MatchString(j.Audience) {
+	// An audience defaulted from a bad app_id is reported once, at app_id.
+	if j.Audience != "" && j.Audience != j.AppID && !idRE.MatchString(j.Audience) {
 		hint := "the token aud, one value from prosody's asap_accepted_audiences (docker: JWT_ACCEPTED_AUDIENCES)"
 		if strings.Contains(j.Audience, ",") {
 			hint = "aud is a single value; pick one of the accepted audiences"
@@ -508,10 +512,6 @@ func validateLDAP(v *collector, p string, l *LDAP) {
 		default:
 			checkFilter(v, gs+".filter", g.Filter)
 		}
-		if l.MemberOfAttribute != "" {
-			v.add(p+".member_of_attribute", "use either member_of_attribute or group_search, not both",
-				"memberOf is simpler where the directory has it (Active Directory, OpenLDAP with the memberof overlay)")
-		}
 	} else if g.Filter != "" || g.Nested {
 		v.add(gs+".base_dn", "is required when group_search is used", "e.g. ou=groups,dc=example,dc=org")
 	}
@@ -649,9 +649,9 @@ func (c *Config) validateRules(v *collector) {
 		}
 		slices.Sort(fkeys)
 		for _, k := range fkeys {
-			if !slices.Contains(KnownFeatures, k) {
-				hint := "known features: " + strings.Join(KnownFeatures, ", ")
-				if s := closest(k, KnownFeatures); s != "" {
+			if !slices.Contains(knownFeatures, k) {
+				hint := "known features: " + strings.Join(knownFeatures, ", ")
+				if s := closest(k, knownFeatures); s != "" {
 					hint = fmt.Sprintf("did you mean %q?", s)
 				}
 				v.add(p+".features."+k, fmt.Sprintf("%q is not a Jitsi feature", k), hint)

@@ -1,13 +1,22 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -203,9 +212,6 @@ func TestValidate(t *testing.T) {
 		{"ldap group search without base", func(c *Config, _ string) {
 			addLDAP(c, func(l *LDAP) { l.GroupSearch.Filter = "(member={dn})" })
 		}, "backends[1].group_search.base_dn", "is required", ""},
-		{"ldap member_of and group_search", func(c *Config, _ string) {
-			addLDAP(c, func(l *LDAP) { l.GroupSearch = GroupSearch{BaseDN: "ou=groups", Filter: "(member={dn})", NameAttribute: "cn"} })
-		}, "backends[1].member_of_attribute", "not both", ""},
 		{"ldap timeout negative", func(c *Config, _ string) { addLDAP(c, func(l *LDAP) { l.Timeout = -time.Second }) }, "backends[1].timeout", "greater than 0", ""},
 		{"ldap ca_file unreadable", func(c *Config, dir string) { addLDAP(c, func(l *LDAP) { l.CAFile = filepath.Join(dir, "ca.pem") }) }, "backends[1].ca_file", "ca.pem", ""},
 		{"ldap ca_file not a certificate", func(c *Config, dir string) {
@@ -228,7 +234,9 @@ func TestValidate(t *testing.T) {
 			addOIDC(c, func(o *OIDC) { o.GroupsClaim = StringList{"resource_access.jitsi-gate.roles"} })
 		}, "", "", ""},
 		{"oidc reserved auth param", func(c *Config, _ string) {
-			addOIDC(c, func(o *OIDC) { o.AuthParams = map[string]string{"prompt": "login", "redirect_uri": "https://evil.example"} })
+			addOIDC(c, func(o *OIDC) {
+				o.AuthParams = map[string]string{"prompt": "login", "redirect_uri": "https://evil.example"}
+			})
 		}, "backends[1].auth_params.redirect_uri", "cannot be overridden", ""},
 
 		// rules
@@ -249,7 +257,10 @@ func TestValidate(t *testing.T) {
 			"rules[0].features.screen_sharing", "not a Jitsi feature", `did you mean "screen-sharing"?`},
 		{"deny with lobby_bypass", func(c *Config, _ string) { c.Rules[1].Role = "deny"; c.Rules[1].LobbyBypass = ptr(true) }, "rules[1].lobby_bypass", "deny rule", ""},
 		{"deny with lobby", func(c *Config, _ string) { c.Rules[1].Role = "deny"; c.Rules[1].Lobby = ptr(false) }, "rules[1].lobby", "deny rule", ""},
-		{"deny with features", func(c *Config, _ string) { c.Rules[1].Role = "deny"; c.Rules[1].Features = map[string]bool{"recording": true} }, "rules[1].features", "deny rule", ""},
+		{"deny with features", func(c *Config, _ string) {
+			c.Rules[1].Role = "deny"
+			c.Rules[1].Features = map[string]bool{"recording": true}
+		}, "rules[1].features", "deny rule", ""},
 		{"rule token lifetime too long", func(c *Config, _ string) { c.Rules[0].TokenLifetime = 25 * time.Hour }, "rules[0].token_lifetime", "24h", ""},
 		{"rule token lifetime negative", func(c *Config, _ string) { c.Rules[0].TokenLifetime = -time.Hour }, "rules[0].token_lifetime", "greater than 0", ""},
 
@@ -428,5 +439,110 @@ func TestKeyParsing(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err %v, want %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+func TestPublicKeyFormats(t *testing.T) {
+	dir := t.TempDir()
+	priv, _ := writeRSAKey(t, dir, "k", 2048, false)
+	data, _ := os.ReadFile(priv)
+	k, err := ParseRSAPrivateKeyPEM(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	certDER, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecDER, _ := x509.MarshalPKIXPublicKey(&ecKey.PublicKey)
+	ecPrivDER, _ := x509.MarshalPKCS8PrivateKey(ecKey)
+	tests := []struct {
+		name    string
+		block   *pem.Block
+		private bool
+		wantErr string
+	}{
+		{"PKCS#1 public", &pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&k.PublicKey)}, false, ""},
+		{"certificate", &pem.Block{Type: "CERTIFICATE", Bytes: certDER}, false, ""},
+		{"EC public key", &pem.Block{Type: "PUBLIC KEY", Bytes: ecDER}, false, "needs an RSA key"},
+		{"EC private key", &pem.Block{Type: "PRIVATE KEY", Bytes: ecPrivDER}, true, "needs an RSA key"},
+		{"broken certificate", &pem.Block{Type: "CERTIFICATE", Bytes: []byte{1, 2}}, false, "parse certificate"},
+	}
+	for _, tt := range tests {
+		var err error
+		var pub *rsa.PublicKey
+		if tt.private {
+			_, err = ParseRSAPrivateKeyPEM(pem.EncodeToMemory(tt.block))
+		} else {
+			pub, err = ParseRSAPublicKeyPEM(pem.EncodeToMemory(tt.block))
+		}
+		if tt.wantErr == "" {
+			if err != nil || !pub.Equal(&k.PublicKey) {
+				t.Errorf("%s: %v", tt.name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%s: err %v, want %q", tt.name, err, tt.wantErr)
+		}
+	}
+}
+
+func TestClosest(t *testing.T) {
+	cands := []string{"recording", "livestreaming", "screen-sharing", "ldap", "oidc", "static"}
+	tests := []struct{ in, want string }{
+		{"recordng", "recording"},
+		{"Recording", "recording"},
+		{"screen_sharing", "screen-sharing"},
+		{"ldpa", "ldap"},
+		{"odic", "oidc"},
+		{"livestream", ""}, // 3 edits: not a typo
+		{"xyz", ""},
+	}
+	for _, tt := range tests {
+		if got := closest(tt.in, cands); got != tt.want {
+			t.Errorf("closest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestDecodeErrorProblems covers the safety net for errors the walker did
+// not predict.
+func TestDecodeErrorProblems(t *testing.T) {
+	ps := decodeErrorProblems(&yaml.TypeError{Errors: []string{"line 7: cannot unmarshal x", "no line"}})
+	if len(ps) != 2 || ps[0].Line != 7 || ps[0].Message != "cannot unmarshal x" || ps[1].Line != 0 || ps[1].Message != "no line" {
+		t.Errorf("got %+v", ps)
+	}
+	ps = decodeErrorProblems(errors.New("boom"))
+	if len(ps) != 1 || !strings.Contains(ps[0].Message, "boom") {
+		t.Errorf("got %+v", ps)
+	}
+}
+
+func TestKnownFeatures(t *testing.T) {
+	want := []string{"recording", "livestreaming", "transcription", "outbound-call", "sip-outbound-call",
+		"inbound-call", "sip-inbound-call", "screen-sharing", "create-polls", "send-groupchat",
+		"file-upload", "flip", "live-translation", "list-visitors", "name-readonly"}
+	got := KnownFeatures()
+	if !slices.Equal(got, want) {
+		t.Errorf("KnownFeatures() = %v", got)
+	}
+	got[0] = "changed"
+	if KnownFeatures()[0] != "recording" {
+		t.Error("KnownFeatures() exposes the package's slice")
+	}
+	// Every known feature is accepted by a rule.
+	c := mustParse(t, baseYAML(), nil)
+	c.Rules[0].Features = map[string]bool{}
+	for _, f := range want {
+		c.Rules[0].Features[f] = true
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
 	}
 }

@@ -36,8 +36,8 @@ const maxVisits = 100000
 
 type walker struct {
 	getenv   func(string) string
-	lines    map[string]int         // key path -> line of the key
-	expanded map[*yaml.Node]bool    // scalars already expanded (aliases share nodes)
+	lines    map[string]int      // key path -> line of the key
+	expanded map[*yaml.Node]bool // scalars already expanded (aliases share nodes)
 	problems Problems
 	visits   int
 	aliases  int // alias nesting depth
@@ -106,6 +106,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 				continue
 			}
 			w.lines[child] = kv.key.Line
+			w.checkSwallowedValue(kv, child)
 			w.walk(kv.value, ft, child)
 		}
 	case reflect.Slice:
@@ -124,6 +125,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		for _, kv := range w.pairs(n, path) {
 			child := join(path, kv.key.Value)
 			w.lines[child] = kv.key.Line
+			w.checkSwallowedValue(kv, child)
 			w.walk(kv.value, t.Elem(), child)
 		}
 	default:
@@ -148,6 +150,19 @@ func (w *walker) want(n *yaml.Node, k yaml.Kind, t reflect.Type, path string) bo
 }
 
 type keyValue struct{ key, value *yaml.Node }
+
+// checkSwallowedValue catches "primary_color: #1a73e8": YAML reads
+// everything from " #" on as a comment, so the key silently has no value.
+// A comment that starts right after the # (no space) was almost certainly
+// meant as the value. The comment is not quoted: it may be a secret.
+func (w *walker) checkSwallowedValue(kv keyValue, path string) {
+	c := kv.key.LineComment
+	if !isNull(kv.value) || kv.value.Value != "" || len(c) < 2 || c[0] != '#' || c[1] == ' ' || c[1] == '#' {
+		return
+	}
+	w.problem(path, kv.key.Line, "has no value: YAML reads the text after # as a comment",
+		`quote the value, e.g. "#1a73e8"`)
+}
 
 // pairs returns the key/value pairs of a mapping node, reporting duplicate
 // and non-string keys. Merge keys (<<: *anchor) are followed; explicit keys

@@ -129,6 +129,8 @@ type Settings struct {
 
 	// Warnings are printed as comments in every format.
 	Warnings []string
+	// DockerWarnings only concern docker-jitsi-meet (format env).
+	DockerWarnings []string
 }
 
 // Needs reports whether module is in MUCModules or HostModules.
@@ -287,6 +289,11 @@ func Build(cfg *config.Config, opts Options) (*Settings, error) {
 	}
 
 	s.Warnings = warnings(s)
+	if s.XMPPDomain != DockerXMPPDomain {
+		s.DockerWarnings = append(s.DockerWarnings, "jitsi.xmpp_domain is "+s.XMPPDomain+
+			" but docker-jitsi-meet's XMPP_DOMAIN defaults to "+DockerXMPPDomain+
+			"; they must be equal (it is the token's sub), or room verification fails.")
+	}
 	return s, nil
 }
 
@@ -308,9 +315,15 @@ func warnings(s *Settings) []string {
 			"ls /usr/share/jitsi-meet/prosody-plugins/mod_token_affiliation.lua, docker: /prosody-plugins/); "+
 			"older installs use jitsi-contrib's token_affiliation (renamed token_affiliation_legacy in v20260523).")
 	}
-	if len(s.LobbyBypassRules) > 0 || len(s.LobbyRules) > 0 {
-		w = append(w, "token_lobby_bypass and token_lobby_ondemand come from jitsi-contrib/prosody-plugins: "+
-			"docker's prosody image bundles them; on Debian install them into a plugin_paths directory.")
+	var contrib []string
+	for _, m := range s.MUCModules {
+		if m == ModTokenLobbyBypass || m == ModTokenLobbyOnDemand {
+			contrib = append(contrib, m)
+		}
+	}
+	if len(contrib) > 0 {
+		w = append(w, strings.Join(contrib, " and ")+" come from jitsi-contrib/prosody-plugins: "+
+			"docker's prosody image bundles them; on Debian copy them into a directory listed in plugin_paths.")
 	}
 	if len(s.LobbyRules) > 0 {
 		w = append(w, "with token_lobby_ondemand every token user without lobby:true skips an active lobby, "+
@@ -318,17 +331,13 @@ func warnings(s *Settings) []string {
 	}
 	if len(s.Tenants) > 0 {
 		w = append(w, "tenants ("+strings.Join(s.Tenants, ", ")+") need muc_mapper_domain_base = \""+s.XMPPDomain+
-			"\" in prosody (with domain verification, otherwise \"Misconfiguration of server\"); "+
-			"docker-jitsi-meet sets it from XMPP_DOMAIN, check on your version.")
+			"\" in prosody's global section (with domain verification, otherwise \"Misconfiguration of server\"); "+
+			"docker-jitsi-meet and the Debian packages set it already: check it is there.")
 	}
 	if len(s.FeatureRules) > 0 {
 		w = append(w, "rules "+strings.Join(s.FeatureRules, ", ")+" set features: a token with context.features "+
 			"overrides Jitsi's moderator defaults; every feature not listed is OFF, for moderators too "+
 			"(screen-sharing excepted, it is client-side only).")
-	}
-	if s.XMPPDomain != DockerXMPPDomain {
-		w = append(w, "docker-jitsi-meet: jitsi.xmpp_domain is "+s.XMPPDomain+" but docker's XMPP_DOMAIN defaults to "+
-			DockerXMPPDomain+"; they must be equal (the token's sub), or room verification fails.")
 	}
 	if s.Algorithm == "RS256" {
 		w = append(w, "RS256: prosody caches public keys by kid until it restarts; rotate by creating a key with a "+

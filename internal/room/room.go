@@ -16,8 +16,8 @@
 //
 //	"empty"          nothing left after removing the characters Jitsi removes
 //	"too_long"       input over 1024 bytes, or Display over 64 characters
-//	"reserved"       a Jitsi static path, web-root file or the gateway's own prefix
-//	"invalid_char"   '/', '\', '%' after decoding, invalid UTF-8, "." / "..",
+//	"reserved"       a Jitsi static path, web-root file, the gateway's own prefix, "." or ".."
+//	"invalid_char"   '/', '\', '%' after decoding, invalid UTF-8,
 //	                 a character that only normalises to a forbidden one,
 //	                 a code point unassigned in our Unicode tables, a capital
 //	                 'Σ' next to characters whose casing is unstable, or a
@@ -106,10 +106,6 @@ var reserved = map[string]bool{
 	"_auth": true,
 }
 
-// IsReserved reports whether name (already lower-case) is a reserved room
-// or tenant name.
-func IsReserved(name string) bool { return reserved[name] }
-
 // Parse validates a room name typed by a user or taken from a URL (the
 // welcome form, {room} of tokenAuthUrl, the /join/{room} path value) and
 // computes its backend-safe and display forms.
@@ -180,7 +176,8 @@ func Parse(raw string) (Name, error) {
 		return Name{}, newError(CodeInvalidChar, "Room name contains characters that cannot be used; please use plain letters and digits.")
 	}
 	if display == "." || display == ".." {
-		return Name{}, newError(CodeInvalidChar, "%q is not a valid room name.", display)
+		// Path segments with a meaning of their own: reserved like Jitsi's paths.
+		return Name{}, newError(CodeReserved, "%q is reserved and cannot be used as a room name.", display)
 	}
 	if utf8.RuneCountInString(display) > MaxRunes {
 		return Name{}, newError(CodeTooLong, "Room names can be at most %d characters long.", MaxRunes)

@@ -60,9 +60,9 @@ func TestParseRejects(t *testing.T) {
 		code string
 	}{
 		{"protocol-relative", "//evil.com", CodeInvalidChar},
-		{"dotdot", "..", CodeInvalidChar},
-		{"dot", ".", CodeInvalidChar},
-		{"dotdot spaced", ". .", CodeInvalidChar},
+		{"dotdot", "..", CodeReserved},
+		{"dot", ".", CodeReserved},
+		{"dotdot spaced", ". .", CodeReserved},
 		{"encoded slash", "%2F", CodeInvalidChar},
 		{"encoded slashes", "%2f%2fevil", CodeInvalidChar},
 		{"encoded backslash", "a%5Cb", CodeInvalidChar},

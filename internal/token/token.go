@@ -89,11 +89,13 @@ var _ jwt.Claims = (*wireClaims)(nil)
 
 func numericDate(sec int64) *jwt.NumericDate { return jwt.NewNumericDate(time.Unix(sec, 0)) }
 
-func (c *wireClaims) GetExpirationTime() (*jwt.NumericDate, error) { return numericDate(c.ExpiresAt), nil }
-func (c *wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return numericDate(c.IssuedAt), nil }
-func (c *wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return numericDate(c.NotBefore), nil }
-func (c *wireClaims) GetIssuer() (string, error)                   { return c.Issuer, nil }
-func (c *wireClaims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c *wireClaims) GetExpirationTime() (*jwt.NumericDate, error) {
+	return numericDate(c.ExpiresAt), nil
+}
+func (c *wireClaims) GetIssuedAt() (*jwt.NumericDate, error)  { return numericDate(c.IssuedAt), nil }
+func (c *wireClaims) GetNotBefore() (*jwt.NumericDate, error) { return numericDate(c.NotBefore), nil }
+func (c *wireClaims) GetIssuer() (string, error)              { return c.Issuer, nil }
+func (c *wireClaims) GetSubject() (string, error)             { return c.Subject, nil }
 func (c *wireClaims) GetAudience() (jwt.ClaimStrings, error) {
 	return jwt.ClaimStrings{c.Audience}, nil
 }

@@ -32,8 +32,13 @@
 //
 // # Active Directory
 //
+//	backends:
+//	  - id: ad
+//	    type: ldap
+//	    label: School account (Windows)
 //	    url: ldaps://dc1.school.example       # port 3268/3269 = global catalog
 //	    bind_dn: CN=jitsi-gate,OU=Service,DC=school,DC=example
+//	    bind_password_file: /run/secrets/ad-bind
 //	    user_search:
 //	      base_dn: DC=school,DC=example
 //	      # pre-Windows-2000 name; use (userPrincipalName={username}) for

@@ -1,9 +1,11 @@
 package ldap
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"runtime"
 	"slices"
@@ -618,5 +620,61 @@ func TestPasswordSentAsIs(t *testing.T) {
 		if tt.want == wantOK && id.Subject != "guest" {
 			t.Errorf("subject = %q", id.Subject)
 		}
+	}
+}
+
+// TestLogging: the admin can tell the failure reasons apart in the log,
+// and no password ever reaches it.
+func TestLogging(t *testing.T) {
+	env := testenv.LDAP(t)
+	const secret = "S3cret-Never-Logged"
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := schoolConfig(env)
+	dupCfg := cfg
+	dupCfg.UserSearch.BaseDN = env.BaseDN
+	downCfg := cfg
+	downCfg.URL = "ldap://" + closedPort(t)
+	mk := func(c Config) *Authenticator {
+		a, err := New(c, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	tests := []struct {
+		name string
+		a    *Authenticator
+		user string
+		want []string // substrings of the new log output
+	}{
+		{"unknown user", mk(cfg), "nobody", []string{"level=INFO", `msg="ldap unknown user"`, "backend=school", "username=nobody"}},
+		{"wrong password", mk(cfg), "teacher1", []string{"level=INFO", `msg="ldap wrong password"`, `dn="uid=teacher1,ou=people,dc=school,dc=example"`}},
+		{"ambiguous", mk(dupCfg), "dup", []string{"level=ERROR", "matched several entries", "uid=dup,ou=people,dc=school,dc=example", "uid=dup,ou=alumni,dc=school,dc=example"}},
+		{"unavailable", mk(downCfg), "teacher1", []string{"level=WARN", `msg="ldap directory unavailable"`, "connection refused"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			buf.Reset()
+			if _, err := tt.a.Login(context.Background(), tt.user, secret); err == nil {
+				t.Fatal("login succeeded")
+			}
+			out := buf.String()
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("log does not contain %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out, secret) {
+				t.Errorf("the password is in the log:\n%s", out)
+			}
+		})
+	}
+	buf.Reset()
+	if _, err := mk(cfg).Login(context.Background(), "teacher1", "teacher1pass"); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); strings.Contains(out, "teacher1pass") || strings.Contains(out, env.BindPassword) {
+		t.Errorf("a password is in the log:\n%s", out)
 	}
 }

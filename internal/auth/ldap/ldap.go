@@ -86,6 +86,7 @@ func (a *Authenticator) login(ctx context.Context, username, password string) (a
 	if err != nil {
 		return auth.Identity{}, err
 	}
+	defer se.close()
 
 	if err := se.bindService(); err != nil {
 		return auth.Identity{}, err
