@@ -8,7 +8,9 @@
 #    time; later runs take seconds).
 # 2. test/infra/up.sh: slapd + Dex on 127.0.0.1 in a temp STATE dir, env in
 #    $STATE/env (GATEWAY_TEST_*; read by internal/testenv).
-# 3. go vet ./... and go test -count=1 -p 2 [flags] ./... (tests run even if
+# 3. go vet ./... and go test -count=1 -p 2 [flags] ./...
+#    then test/build-static.sh: the Dockerfile's exact build command, a
+#    static-binary check and `jitsi-gate healthcheck` against a running one. (tests run even if
 #    vet fails; the script then still fails)
 # 4. On exit (success, failure or Ctrl-C): test/infra/down.sh.
 #
@@ -80,6 +82,8 @@ main() {
 	local vet=ok
 	run_go_vet || vet=FAILED
 	run_go_tests "$@"
+	say "static build + healthcheck (test/build-static.sh, the Dockerfile's build command)"
+	bash "$REPO_ROOT/test/build-static.sh"
 	[[ $vet == ok ]] || { say "go vet FAILED (see above); tests passed"; return 1; }
 	STATUS=0
 	say "all tests passed in $((SECONDS - t0))s"

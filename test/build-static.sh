@@ -7,7 +7,8 @@
 #      fails when they drift),
 #   2. checks the binary is static (file / ldd / go version -m) and carries
 #      the version from -ldflags,
-#   3. starts it with a small config on 127.0.0.1 (a free port chosen by the
+#   3. checks the config with check-config and jitsi-config (no secret in
+#      the output), starts it with a small config on 127.0.0.1 (a free port chosen by the
 #      kernel, read back from the log), runs `jitsi-gate healthcheck` against
 #      it (must pass) and against a missing path (must fail),
 #   4. stops it with SIGTERM and expects a clean shutdown.
@@ -94,6 +95,12 @@ YAML
 export JWT_APP_SECRET=build-static-check-jwt-secret-0123456789abcdef
 export SESSION_SECRET=build-static-check-session-secret-0123456789abcd
 "$BIN" check-config -config "$WORK/config.yaml" >&2 || fail "check-config rejects the test config"
+"$BIN" jitsi-config -config "$WORK/config.yaml" >"$WORK/jitsi.env" || fail "jitsi-config failed"
+grep -qx 'TOKEN_AUTH_URL=http://127.0.0.1:8080/_auth/login?state={state}' "$WORK/jitsi.env" ||
+	fail "jitsi-config prints no TOKEN_AUTH_URL for the test config"
+if grep -q "$JWT_APP_SECRET" "$WORK/jitsi.env"; then
+	fail "jitsi-config prints the secret"
+fi
 
 # Port 0: the kernel picks a free port; the log line says which.
 "$BIN" serve -config "$WORK/config.yaml" -listen 127.0.0.1:0 2>"$WORK/serve.log" &

@@ -1,12 +1,9 @@
 package web
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
-	"strings"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
@@ -121,27 +118,14 @@ func displayName(u session.User) string {
 	return u.Username
 }
 
-// preview decodes the token for the preview page. The signature is not
-// shown separately; the whole token is.
+// preview shows the token the way Jitsi reads it.
 func (s *server) preview(dest, jwt string, d policy.Decision) previewPage {
-	parts := strings.SplitN(jwt, ".", 3)
-	pretty := func(seg string) string {
-		raw, err := base64.RawURLEncoding.DecodeString(seg)
-		if err != nil {
-			return ""
-		}
-		var v any
-		if json.Unmarshal(raw, &v) != nil {
-			return ""
-		}
-		out, _ := json.MarshalIndent(v, "", "  ")
-		return string(out)
+	header, claims, err := token.Inspect(jwt)
+	if err != nil {
+		header, claims = err.Error(), ""
 	}
-	p := previewPage{URL: dest, Rule: d.Rule, Role: string(d.Role), Token: jwt, Welcome: s.path("/")}
-	if len(parts) == 3 {
-		p.Header, p.Claims = pretty(parts[0]), pretty(parts[1])
-	}
-	return p
+	return previewPage{URL: dest, Rule: d.Rule, Role: string(d.Role), Token: jwt, Welcome: s.path("/"),
+		Header: header, Claims: claims}
 }
 
 // handleLogout ends the session (GET /logout, usable as Jitsi's

@@ -158,9 +158,14 @@ func runToken(_ context.Context, e env, args []string) error {
 	}
 	dest := jitsiRoomURL(cfg, t, rn.Safe) + "?jwt=" + jwt
 	if *asJSON {
+		_, payload, err := token.Inspect(jwt)
+		if err != nil {
+			return err
+		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"url": dest, "rule": d.Rule, "claims": claims, "token": jwt})
+		return enc.Encode(map[string]any{"url": dest, "rule": d.Rule, "role": d.Role,
+			"claims": json.RawMessage(payload), "token": jwt})
 	}
 	fmt.Fprintf(e.stderr, "rule %q: role %s, room %s, expires %s\n", d.Rule, d.Role, rn.Safe,
 		claims.ExpiresAt.UTC().Format(time.RFC3339))

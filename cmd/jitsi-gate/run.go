@@ -45,7 +45,10 @@ func commands() map[string]command {
 		"hash-password": {"read a password on stdin and print its bcrypt hash for a static user", runHashPassword},
 		"token":         {"mint a token for a user and room from the config's rules (for testing Jitsi)", runToken},
 		"keygen":        {"create an RS256 signing key and print its key_id", runKeygen},
+		"explain":       {"show a user's directory entry, groups, matching rule and token claims (no password needed)", runExplain},
 		"healthcheck":   {"exit 0 when the gateway's /healthz answers 200 (Docker HEALTHCHECK)", runHealthcheck},
+		"jitsi-config":  {"print the Jitsi-side settings (.env, prosody, config.js) that match the config", runJitsiConfig},
+		"doctor":        {"check a running Jitsi and this gateway against the config; print manual tests", runDoctor},
 		"version":       {"print the version", runVersion},
 	}
 }

@@ -127,6 +127,9 @@ type Settings struct {
 	// lobby_bypass: true.
 	LobbyRules, LobbyBypassRules []string
 
+	// Preview is jitsi.preview: the gateway does not redirect to Jitsi.
+	Preview bool
+
 	// Warnings are printed as comments in every format.
 	Warnings []string
 	// DockerWarnings only concern docker-jitsi-meet (format env).
@@ -214,6 +217,7 @@ func Build(cfg *config.Config, opts Options) (*Settings, error) {
 		JitsiURL:                 (&url.URL{Scheme: ju.Scheme, Host: ju.Host}).String(),
 		TokenAuthURL:             publicURL + "/login?state={state}",
 		TokenLogoutURL:           publicURL + "/logout",
+		Preview:                  j.Preview,
 	}
 
 	switch s.Algorithm {
@@ -321,7 +325,11 @@ func warnings(s *Settings) []string {
 			contrib = append(contrib, m)
 		}
 	}
-	if len(contrib) > 0 {
+	switch len(contrib) {
+	case 1:
+		w = append(w, contrib[0]+" comes from jitsi-contrib/prosody-plugins: docker's prosody image bundles it; "+
+			"on Debian copy it into a directory listed in plugin_paths.")
+	case 2:
 		w = append(w, strings.Join(contrib, " and ")+" come from jitsi-contrib/prosody-plugins: "+
 			"docker's prosody image bundles them; on Debian copy them into a directory listed in plugin_paths.")
 	}
@@ -342,6 +350,10 @@ func warnings(s *Settings) []string {
 	if s.Algorithm == "RS256" {
 		w = append(w, "RS256: prosody caches public keys by kid until it restarts; rotate by creating a key with a "+
 			"new key_id and keep the old one in previous_public_keys until its tokens have expired.")
+	}
+	if s.Preview {
+		w = append(w, "jitsi.preview is on: jitsi-gate shows users their token instead of sending them to Jitsi; "+
+			"turn it off for real use.")
 	}
 	if strings.HasPrefix(s.PublicURL, "http://") {
 		w = append(w, "server.public_url is http: browsers send passwords and cookies in clear text; use https in production.")

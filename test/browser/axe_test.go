@@ -3,6 +3,8 @@ package browser
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,40 +76,64 @@ func (v axeViolation) String() string {
 // violations as JSON.
 const axeRunScript = `(async () => {
   const r = await axe.run(document, {resultTypes: ["violations"]});
-  return JSON.stringify(r.violations.map(v => ({
+  return JSON.stringify({passes: r.passes.length, violations: r.violations.map(v => ({
     id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl,
     nodes: v.nodes.map(n => ({target: n.target.join(" "), html: n.html, summary: n.failureSummary || ""}))
-  })));
+  }))});
 })()`
 
-// checkAccessibility runs axe-core on the page the browser shows. Serious
-// and critical violations fail the test; moderate and minor ones are
-// logged. It returns false when axe-core is not installed.
-func (b *browser) checkAccessibility(page string) bool {
-	b.t.Helper()
+// axeResult is what one axe-core run found.
+type axeResult struct {
+	Passes     int            `json:"passes"`
+	Violations []axeViolation `json:"violations"`
+}
+
+// runAxe runs axe-core on the page the browser shows. DevTools evaluation
+// is not subject to the page's CSP, so axe runs on the real pages with
+// their real headers.
+func (b *browser) runAxe(page string) (axeResult, error) {
 	src, err := loadAxe()
 	if err != nil {
-		return false
+		return axeResult{}, err
 	}
-	// DevTools evaluation is not subject to the page's CSP, so axe runs on
-	// the real pages with their real headers.
 	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](
 		`typeof axe !== "undefined" || (function(){`+"\n"+src+"\n"+`;return typeof axe !== "undefined";}).call(window)`)); err != nil {
-		b.t.Fatalf("inject axe-core into %s: %v", page, err)
+		return axeResult{}, fmt.Errorf("inject axe-core into the %s page: %w", page, err)
 	}
 	out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](axeRunScript, chromedp.EvalAwaitPromise))
 	if err != nil {
-		b.t.Fatalf("run axe-core on %s: %v", page, err)
+		return axeResult{}, fmt.Errorf("run axe-core on the %s page: %w", page, err)
 	}
-	var violations []axeViolation
-	if err := json.Unmarshal([]byte(out), &violations); err != nil {
-		b.t.Fatalf("axe-core result for %s: %v\n%s", page, err, out)
+	var res axeResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		return axeResult{}, fmt.Errorf("axe-core result for the %s page: %w\n%s", page, err, out)
 	}
-	for _, v := range violations {
-		switch v.Impact {
-		case "serious", "critical":
+	if res.Passes == 0 {
+		return axeResult{}, fmt.Errorf("axe-core checked nothing on the %s page: %s", page, out)
+	}
+	return res, nil
+}
+
+// blocking reports whether a violation fails the lint.
+func (v axeViolation) blocking() bool { return v.Impact == "serious" || v.Impact == "critical" }
+
+// checkAccessibility lints the page the browser shows: serious and
+// critical violations fail the test, moderate and minor ones are logged.
+// It returns false when axe-core is not installed (see requireAxe).
+func (b *browser) checkAccessibility(page string) bool {
+	b.t.Helper()
+	if _, err := loadAxe(); err != nil {
+		return false
+	}
+	res, err := b.runAxe(page)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("axe-core on the %s page: %d rules passed, %d violated", page, res.Passes, len(res.Violations))
+	for _, v := range res.Violations {
+		if v.blocking() {
 			b.t.Errorf("accessibility (axe-core) on the %s page: %s", page, v)
-		default:
+		} else {
 			b.t.Logf("accessibility note (axe-core) on the %s page: %s", page, v)
 		}
 	}
@@ -124,5 +150,38 @@ func requireAxe(t *testing.T) {
 			t.Fatalf("%s (CI=true, so this is a failure, not a skip)", msg)
 		}
 		t.Skip(msg)
+	}
+}
+
+// TestAxeLintFindsProblems makes sure the lint is not vacuous: on a page
+// with an unlabelled input and grey-on-grey text, the same run that passes
+// the gateway's pages reports serious violations.
+func TestAxeLintFindsProblems(t *testing.T) {
+	t.Parallel()
+	testenv.Chromium(t)
+	requireAxe(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><html lang="en"><head><title>bad page</title><link rel="icon" href="data:,"></head>
+<body><main><h1>Bad page</h1><input type="text" id="room">
+<p style="color:#aaa;background:#bbb">hard to read</p></main></body></html>`)
+	}))
+	t.Cleanup(srv.Close)
+	b := newBrowser(t, "")
+	b.open(srv.URL, "#room")
+	res, err := b.runAxe("bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, v := range res.Violations {
+		if v.blocking() {
+			found[v.ID] = true
+		}
+	}
+	for _, id := range []string{"label", "color-contrast"} {
+		if !found[id] {
+			t.Errorf("axe-core did not report %q as serious or critical; violations: %v", id, res.Violations)
+		}
 	}
 }

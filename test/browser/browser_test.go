@@ -94,10 +94,18 @@ func (b *browser) artifacts() string {
 	return b.dir
 }
 
-// do runs steps and fails the test with what when one fails.
+// stepTimeout bounds one page step (load a page and find an element on
+// it), so that a test that lands on the wrong page fails in seconds, not
+// at the test deadline.
+const stepTimeout = 20 * time.Second
+
+// do runs steps and fails the test with what when one fails or all take
+// longer than stepTimeout.
 func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, steps...); err != nil {
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.t.Fatalf("%s: %v", what, err)
 	}
 }
@@ -138,6 +146,28 @@ func (b *browser) eval(expr string) string {
 	return s
 }
 
+// waitFor evaluates the JavaScript condition until it is true. Unlike
+// chromedp.Poll it survives the navigation a click starts (the page's
+// JavaScript context is replaced underneath it).
+func (b *browser) waitFor(what, condition string) {
+	b.t.Helper()
+	var lastErr error
+	for {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](condition))
+		if err == nil && ok {
+			return
+		}
+		if err != nil {
+			lastErr = err
+		}
+		select {
+		case <-b.ctx.Done():
+			b.t.Fatalf("waiting for %s: %v (last error: %v)", what, b.ctx.Err(), lastErr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // pageText is everything the page shows.
 func (b *browser) pageText() string {
 	b.t.Helper()
@@ -165,6 +195,7 @@ func (b *browser) passwordLogin(backend, username, password string, next chromed
 		chromedp.SendKeys(chromedp.ID("password-"+backend), password),
 		chromedp.Click(chromedp.ID("submit-"+backend)),
 		chromedp.WaitVisible(next))
+	b.waitFor("the page after the login to load", `document.readyState === "complete"`)
 }
 
 // screenshot saves a full-page PNG as name in the artifacts directory.

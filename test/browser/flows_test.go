@@ -139,6 +139,7 @@ func TestOIDCLoginThroughDexGivesStudentAMemberToken(t *testing.T) {
 		t.Fatalf("after the OIDC button the browser is at %s, want Dex (%s)", loc, oidc.Issuer)
 	}
 	e.jitsi.noVisits(t)
+	b.screenshot("en-dex-login.png") // Dex's own page, for the reviewer
 	b.do("log in at Dex as student1",
 		chromedp.SendKeys(chromedp.ID("login"), "student1"),
 		chromedp.SendKeys(chromedp.ID("password"), "student1pass"),
@@ -330,11 +331,11 @@ func TestDeniedUserSeesWhyAndGetsNoToken(t *testing.T) {
 	e := newEnv(t, gatewayOptions{}, false, "")
 	b := e.b
 	b.open(e.gw.URL+"/login?room=physik", "#form-ldap")
-	b.passwordLogin("ldap", "guest", "guestpass", "main [role=alert]")
+	b.passwordLogin("ldap", "guest", "guestpass", "main div.card[role=alert]")
 	if h := b.text("h1"); h != "No access to this room" {
 		t.Errorf("heading %q", h)
 	}
-	text := b.text("main [role=alert]")
+	text := b.text("main div.card[role=alert]")
 	for _, want := range []string{"Guest User", "not in any group", "physik"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("denied page says %q, want it to contain %q", text, want)

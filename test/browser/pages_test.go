@@ -1,10 +1,13 @@
 package browser
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/testenv"
@@ -74,14 +77,14 @@ func TestPagesInEnglishAndGerman(t *testing.T) {
 			if got := b.text("#room-form button"); got != want["join"] {
 				t.Errorf("welcome page button %q, want %q", got, want["join"])
 			}
-			b.phoneScreenshot(lang + "-welcome-phone.png")
+			b.phoneCheck(lang, "welcome")
 
 			b.open(e.gw.URL+"/login?room="+url.QueryEscape("Mathe-Übung"), "#form-ldap")
 			check("login", want["login"])
 			if got := b.text(`label[for="username-ldap"]`); got != want["username"] {
 				t.Errorf("login page username label %q, want %q", got, want["username"])
 			}
-			b.phoneScreenshot(lang + "-login-phone.png")
+			b.phoneCheck(lang, "login")
 
 			b.passwordLogin("ldap", "teacher1", "wrong-password", "#login-error")
 			check("login-error", want["login"])
@@ -89,18 +92,19 @@ func TestPagesInEnglishAndGerman(t *testing.T) {
 				t.Errorf("wrong password message %q, want %q", got, want["wrong"])
 			}
 
-			b.passwordLogin("ldap", "guest", "guestpass", "main [role=alert]")
+			b.passwordLogin("ldap", "guest", "guestpass", "main div.card[role=alert]")
 			check("denied", want["denied"])
-			if got := b.text("main [role=alert]"); !strings.Contains(got, want["denied.groups"]) {
+			if got := b.text("main div.card[role=alert]"); !strings.Contains(got, want["denied.groups"]) {
 				t.Errorf("denied page says %q, want %q in it", got, want["denied.groups"])
 			}
+			b.phoneCheck(lang, "denied")
 
 			b.open(e.gw.URL+"/logout", "main h1")
 			check("loggedout", want["loggedout"])
 
-			b.open(e.gw.URL+"/login?state=%7Bnot-json", "main [role=alert]")
+			b.open(e.gw.URL+"/login?state=%7Bnot-json", "main p.card.error")
 			check("error", want["error"])
-			if got := b.text("main [role=alert]"); !strings.HasPrefix(got, want["error.state"]) {
+			if got := b.text("main p.card.error"); !strings.HasPrefix(got, want["error.state"]) {
 				t.Errorf("error page says %q, want %q", got, want["error.state"])
 			}
 			e.jitsi.noVisits(t)
@@ -113,6 +117,7 @@ func TestPagesInEnglishAndGerman(t *testing.T) {
 			b.passwordLogin("ldap", "teacher1", "teacher1pass", "#token-claims")
 			check("preview", want["preview"])
 			b.checkPreview(e.jitsi, "mathe-%c3%bcbung")
+			b.phoneCheck(lang, "preview")
 			e.jitsi.noVisits(t)
 
 			if !axeRan {
@@ -154,17 +159,25 @@ func (b *browser) checkPreview(j *jitsiStandIn, roomSafe string) {
 	}
 }
 
-// phoneScreenshot saves a screenshot at a phone's viewport (390×844),
-// then restores the desktop size.
-func (b *browser) phoneScreenshot(name string) {
+// phoneCheck looks at the page at a phone's viewport (390×844): no
+// sideways scrolling, a screenshot <lang>-<page>-phone.png and the
+// accessibility lint (some rules, such as scrollable regions, only fire on
+// a small screen). Then it restores the desktop size.
+func (b *browser) phoneCheck(lang, page string) {
 	b.t.Helper()
 	b.do("emulate a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
-	// The layout must not scroll sideways on a phone.
 	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
-		b.t.Errorf("%s: the page is %spx wide on a 390px phone screen (horizontal scrolling)", name, w)
+		b.t.Errorf("%s page: %spx wide on a 390px phone screen (the page scrolls sideways)", page, w)
 	}
-	b.screenshot(name)
-	b.do("back to the desktop size", chromedp.EmulateReset())
+	b.screenshot(lang + "-" + page + "-phone.png")
+	b.checkAccessibility(page + " (phone)")
+	b.do("back to the desktop size", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+		return err
+	}))
+	if w := b.eval(`String(window.innerWidth)`); w != "1024" {
+		b.t.Fatalf("after the phone screenshot the window is %spx wide, want 1024", w)
+	}
 }
 
 // TestLanguageSwitcher uses the language links in the page header: the
@@ -177,8 +190,7 @@ func TestLanguageSwitcher(t *testing.T) {
 	b := e.b
 	waitLang := func(lang string) {
 		t.Helper()
-		b.do("wait for a page in "+lang,
-			chromedp.Poll[bool](`document.readyState === "complete" && document.documentElement.lang === "`+lang+`"`))
+		b.waitFor("a page in "+lang, `document.readyState === "complete" && document.documentElement.lang === "`+lang+`"`)
 	}
 
 	b.open(e.gw.URL+"/", "#room-form")

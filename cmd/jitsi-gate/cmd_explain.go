@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/config"
+	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/policy"
+	"github.com/jitsi-gate/jitsi-gate/internal/room"
+	"github.com/jitsi-gate/jitsi-gate/internal/token"
+)
+
+// runExplain answers the school admin's question "why is this teacher not
+// a moderator?": it looks the user up with the service account (no
+// password needed), lists every group found and how, and shows the rule
+// that decides and the claims the token would carry.
+func runExplain(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "explain", "-config FILE -backend ID [-room ROOM] [-tenant T] USERNAME")
+	configPath := fs.String("config", "", "config file; empty: the built-in demo configuration")
+	backendID := fs.String("backend", "", "id of the ldap or static backend to ask (default: the first one)")
+	roomName := fs.String("room", "example-room", "room to evaluate the rules for")
+	tenant := fs.String("tenant", "", "tenant to evaluate the rules for")
+	timeout := fs.Duration("timeout", 15*time.Second, "give up on the directory after this long")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return exitError{code: 2}
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitError{code: 2, msg: "jitsi-gate explain: give exactly one USERNAME"}
+	}
+	username := fs.Arg(0)
+
+	cfg, err := loadConfig(*configPath, e.getenv)
+	if err != nil {
+		printProblems(e.stderr, *configPath, err)
+		return exitError{code: 1}
+	}
+	logger := newLogger(io.Discard, cfg.Log)
+	g, err := build(cfg, logger)
+	if err != nil {
+		return err
+	}
+	b, err := pickBackend(cfg, *backendID)
+	if err != nil {
+		return exitError{code: 2, msg: "jitsi-gate explain: " + err.Error()}
+	}
+	rn, err := room.Parse(*roomName)
+	if err != nil {
+		return exitError{code: 2, msg: "jitsi-gate explain: -room: " + err.Error()}
+	}
+	t := cfg.Jitsi.PathTenant()
+	if *tenant != "" {
+		if t, err = room.ParseTenant(*tenant); err != nil {
+			return exitError{code: 2, msg: "jitsi-gate explain: -tenant: " + err.Error()}
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	w := e.stdout
+	var id auth.Identity
+	switch b.Type {
+	case "ldap":
+		x, err := g.ldaps[b.ID].Explain(ctx, username)
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			return exitError{code: 1, msg: fmt.Sprintf("jitsi-gate explain: backend %s: no entry matches %q (user_search.filter %s under %s)",
+				b.ID, username, b.LDAP.UserSearch.Filter, b.LDAP.UserSearch.BaseDN)}
+		}
+		if err != nil {
+			return fmt.Errorf("backend %s: %w", b.ID, err)
+		}
+		id = x.Identity
+		fmt.Fprintf(w, "Entry:      %s\n", x.DN)
+		names := make([]string, 0, len(x.Attributes))
+		for n := range x.Attributes {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintln(w, "Attributes:")
+		for _, n := range names {
+			fmt.Fprintf(w, "  %s: %s\n", n, strings.Join(x.Attributes[n], "; "))
+		}
+		fmt.Fprintf(w, "Groups (%d):\n", len(x.Groups))
+		for _, gf := range x.Groups {
+			fmt.Fprintf(w, "  %-20s %s  (%s)\n", gf.Name, gf.DN, gf.Via)
+		}
+	case "static":
+		found := false
+		for _, u := range b.Users {
+			if strings.EqualFold(u.Username, username) {
+				id = auth.Identity{Backend: b.ID, Subject: u.Username, Username: u.Username, Name: u.Name, Email: u.Email, Groups: u.Groups}
+				found = true
+			}
+		}
+		if !found {
+			return exitError{code: 1, msg: fmt.Sprintf("jitsi-gate explain: backend %s has no user %q", b.ID, username)}
+		}
+		fmt.Fprintf(w, "Static user: %s\nGroups (%d): %s\n", id.Username, len(id.Groups), strings.Join(id.Groups, ", "))
+	default:
+		return exitError{code: 2, msg: fmt.Sprintf("jitsi-gate explain: backend %s is type %s; a provider's groups are only known at login — use the preview mode (jitsi.preview: true) to see them", b.ID, b.Type)}
+	}
+	fmt.Fprintf(w, "Identity:   subject %q, name %q, email %q\n", id.Subject, id.Name, id.Email)
+
+	d := g.policy.Evaluate(policy.Request{Identity: id, Room: rn.Display, Tenant: t})
+	fmt.Fprintf(w, "\nRoom %q", rn.Safe)
+	if t != "" {
+		fmt.Fprintf(w, " in tenant %q", t)
+	}
+	if !d.Allowed {
+		fmt.Fprintf(w, ": DENIED — %s\n", d.Reason)
+		return nil
+	}
+	fmt.Fprintf(w, ": rule %q → role %s\n", d.Rule, d.Role)
+	claims := grant.Claims(grantSettings(cfg), grant.User{Backend: id.Backend, Subject: id.Subject,
+		Username: id.Username, Name: id.Name, Email: id.Email}, d, rn.Safe, t, time.Now())
+	jwt, err := g.signer.Mint(claims)
+	if err != nil {
+		return fmt.Errorf("mint: %w", err)
+	}
+	_, payload, err := token.Inspect(jwt)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Token claims:\n%s\n", payload)
+	return nil
+}
+
+// pickBackend returns the backend with id, or the first backend that can
+// be explained when id is empty.
+func pickBackend(cfg *config.Config, id string) (config.Backend, error) {
+	for _, b := range cfg.Backends {
+		if b.ID == id || (id == "" && b.Type != "oidc") {
+			return b, nil
+		}
+	}
+	if id == "" {
+		return config.Backend{}, errors.New("the config has no ldap or static backend")
+	}
+	ids := make([]string, 0, len(cfg.Backends))
+	for _, b := range cfg.Backends {
+		ids = append(ids, b.ID)
+	}
+	return config.Backend{}, fmt.Errorf("no backend %q (have: %s)", id, strings.Join(ids, ", "))
+}
