@@ -68,7 +68,7 @@ func (s *server) handleJoin() http.Handler {
 				"groups", u.Groups, "room", t.Room.Safe, "tenant", t.Tenant, "reason", d.Reason)
 			s.render(w, r, http.StatusForbidden, "denied", "denied.heading", &u, deniedPage{
 				Name: displayName(u), Groups: u.Groups, Room: t.Room.Display, Rule: d.Rule,
-				Welcome: s.path("/"), SwitchTo: s.path("/logout"),
+				Welcome: s.path("/"), SwitchTo: s.logoutPath(t),
 			})
 			return
 		}
@@ -133,6 +133,12 @@ func (s *server) preview(dest, jwt string, d policy.Decision) previewPage {
 // end-session endpoint so the user is logged out there too.
 func (s *server) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A room to sign in to again ("sign in with another account"); it
+		// is a room name, never a URL, so it cannot redirect anywhere else.
+		t, err := s.parseTarget(r.URL.Query().Get("room"), r.URL.Query())
+		if err != nil {
+			t = target{}
+		}
 		u, err := s.sessions.Load(r)
 		hint := s.sessions.LoadLogoutHint(r)
 		s.sessions.Clear(w, r)
@@ -149,6 +155,18 @@ func (s *server) handleLogout() http.Handler {
 				}
 			}
 		}
-		s.render(w, r, http.StatusOK, "loggedout", "loggedout.heading", nil, struct{ Login string }{s.path("/login")})
+		s.render(w, r, http.StatusOK, "loggedout", "loggedout.heading", nil, struct{ Login string }{s.loginPath(t)})
 	})
+}
+
+// logoutPath signs out and offers to sign in again for the same target.
+func (s *server) logoutPath(t target) string {
+	q := t.query()
+	if t.hasRoom() {
+		q.Set("room", t.Room.Safe)
+	}
+	if len(q) == 0 {
+		return s.path("/logout")
+	}
+	return s.path("/logout?" + q.Encode())
 }

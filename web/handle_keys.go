@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -63,6 +64,9 @@ func (s *server) handleHealthz() http.Handler {
 	})
 }
 
+// readyzTimeout bounds how long /readyz waits for a provider's discovery.
+const readyzTimeout = 2 * time.Second
+
 // handleReadyz says whether every identity provider can be used right now
 // (readiness): 503 with the backends that are not ready.
 func (s *server) handleReadyz() http.Handler {
@@ -76,10 +80,13 @@ func (s *server) handleReadyz() http.Handler {
 			Status   string          `json:"status"`
 			Backends []backendStatus `json:"backends"`
 		}{Status: "ready"}
+		// A provider that does not answer must not hang the probe.
+		ctx, cancel := context.WithTimeout(r.Context(), readyzTimeout)
+		defer cancel()
 		for _, b := range s.backends {
 			st := backendStatus{ID: b.ID, Ready: true}
 			if rb, ok := s.redirects[b.ID]; ok {
-				if err := rb.Ready(r.Context()); err != nil {
+				if err := rb.Ready(ctx); err != nil {
 					st.Ready, st.Error, resp.Status = false, err.Error(), "not ready"
 				}
 			}

@@ -41,6 +41,8 @@ func printProblems(w io.Writer, path string, err error) {
 func runCheckConfig(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "check-config", "-config FILE")
 	configPath := fs.String("config", "", "config file to check; empty: the built-in demo configuration")
+	online := fs.Bool("online", false, "also connect to every identity backend: LDAP connect + service bind + base DNs, OIDC discovery")
+	timeout := fs.Duration("timeout", 10*time.Second, "with -online: give each backend this long")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -52,12 +54,16 @@ func runCheckConfig(ctx context.Context, e env, args []string) error {
 	// Build every component too: that finds what only a real attempt
 	// finds (a key file that is not a key, a backend refusing its settings).
 	logger := newLogger(io.Discard, cfg.Log)
-	if _, err := build(cfg, logger); err != nil {
+	g, err := build(cfg, logger)
+	if err != nil {
 		fmt.Fprintf(e.stdout, "%s: %v\n", nameOf(*configPath), err)
 		return exitError{code: 1}
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(e.stdout, "warning: %s\n", w.String())
+	}
+	if *online && !checkOnline(ctx, e.stdout, g, *timeout) {
+		return exitError{code: 1}
 	}
 	fmt.Fprintf(e.stdout, "%s: OK (%d backend(s), %d rule(s), %s tokens for %s)\n", nameOf(*configPath),
 		len(cfg.Backends), len(cfg.Rules), cfg.Jitsi.Signing.Algorithm, cfg.Jitsi.URL)
@@ -250,4 +256,32 @@ func runHealthcheck(ctx context.Context, e env, args []string) error {
 func grantSettings(cfg *config.Config) grant.Settings {
 	return grant.Settings{Issuer: cfg.Jitsi.AppID, Audience: cfg.Jitsi.Audience,
 		XMPPDomain: cfg.Jitsi.XMPPDomain, TokenLifetime: cfg.Jitsi.TokenLifetime}
+}
+
+// checkOnline contacts every identity backend and prints one line each.
+func checkOnline(ctx context.Context, w io.Writer, g *gateway, timeout time.Duration) bool {
+	ok := true
+	for id, l := range g.ldaps {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		err := l.Check(cctx)
+		cancel()
+		if err != nil {
+			ok = false
+			fmt.Fprintf(w, "backend %s (ldap): FAILED: %v\n", id, err)
+			continue
+		}
+		fmt.Fprintf(w, "backend %s (ldap): connected, service bind and base DNs OK\n", id)
+	}
+	for _, o := range g.oidcs {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		err := o.Ready(cctx)
+		cancel()
+		if err != nil {
+			ok = false
+			fmt.Fprintf(w, "backend %s (oidc): FAILED: %v\n", o.ID(), err)
+			continue
+		}
+		fmt.Fprintf(w, "backend %s (oidc): discovery OK\n", o.ID())
+	}
+	return ok
 }

@@ -115,6 +115,8 @@ log: {level: debug}
 type testGateway struct {
 	base string
 	log  *syncBuffer
+	// backend is the password backend login() posts to (default "demo").
+	backend string
 }
 
 // startGateway runs the real program (run) with cfg on a free port and
@@ -224,7 +226,11 @@ func do(t *testing.T, c *http.Client, method, u string, form url.Values) respons
 // not a redirect.
 func login(t *testing.T, g *testGateway, c *http.Client, query, user, pw string) response {
 	t.Helper()
-	u := g.base + "/login/demo"
+	backend := g.backend
+	if backend == "" {
+		backend = "demo"
+	}
+	u := g.base + "/login/" + backend
 	if query != "" {
 		u += "?" + query
 	}
@@ -594,7 +600,9 @@ func TestLogoutEndsTheSession(t *testing.T) {
 	if r := do(t, c, http.MethodGet, g.base+"/join/math", nil); r.status != http.StatusFound {
 		t.Fatalf("join before logout: %d", r.status)
 	}
-	if r := do(t, c, http.MethodGet, g.base+"/logout", nil); r.status != http.StatusOK || !strings.Contains(r.body, "signed out") {
+	// "Sign in with another account" keeps the room for the next login.
+	if r := do(t, c, http.MethodGet, g.base+"/logout?room=math", nil); r.status != http.StatusOK ||
+		!strings.Contains(r.body, "signed out") || !strings.Contains(r.body, `href="/login?room=math"`) {
 		t.Fatalf("logout: %d\n%s", r.status, r.body)
 	}
 	if r := do(t, c, http.MethodGet, g.base+"/join/math", nil); r.status != http.StatusSeeOther {
