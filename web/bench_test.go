@@ -63,7 +63,8 @@ func benchServer(b *testing.B, signer *token.Signer) (http.Handler, *http.Cookie
 		UI:        web.UIOptions{Title: "Bench"},
 		RateLimit: web.RateLimitOptions{PerUser: 5, PerIP: 1000, Window: time.Minute},
 	}, web.Deps{
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// Info, as in production: every token writes its audit line.
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Passwords: []auth.PasswordAuthenticator{sa},
 		Policy:    pol, Signer: signer, Sessions: sessions,
 		Templates: templates.FS(), Static: staticfiles.FS(),
