@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/jitsiverify"
+	"github.com/jitsi-gate/jitsi-gate/internal/token"
+)
+
+func runCLI(t *testing.T, stdin string, getenv func(string) string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	var out, errOut strings.Builder
+	err = run(context.Background(), append([]string{"jitsi-gate"}, args...), getenv, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func exitCode(err error) int {
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func TestHashPassword(t *testing.T) {
+	out, _, err := runCLI(t, "s3cret pass\n", nil, "hash-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := strings.TrimSpace(out)
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte("s3cret pass")) != nil {
+		t.Errorf("hash %q does not match the password", hash)
+	}
+	if _, _, err := runCLI(t, "\n", nil, "hash-password"); exitCode(err) != 1 {
+		t.Errorf("empty password: exit %d, want 1", exitCode(err))
+	}
+}
+
+func TestCheckConfigExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("server: {listen: x}\nnot_a_key: 1\n"), 0o600)
+	out, _, err := runCLI(t, "", nil, "check-config", "-config", bad)
+	if exitCode(err) != 1 || !strings.Contains(out, "not_a_key") || !strings.Contains(out, "server.listen") {
+		t.Errorf("bad config: exit %d\n%s", exitCode(err), out)
+	}
+	out, _, err = runCLI(t, "", nil, "check-config")
+	if err != nil || !strings.Contains(out, "OK") {
+		t.Errorf("demo config: %v\n%s", err, out)
+	}
+	// serve refuses to start on the same problems.
+	_, stderr, err := runCLI(t, "", nil, "serve", "-config", bad)
+	if exitCode(err) != 1 || !strings.Contains(stderr, "not_a_key") {
+		t.Errorf("serve with a bad config: exit %d\n%s", exitCode(err), stderr)
+	}
+	if _, _, err := runCLI(t, "", nil, "no-such-command"); exitCode(err) != 2 {
+		t.Errorf("unknown command: exit %d, want 2", exitCode(err))
+	}
+}
+
+func TestKeygenAndTokenCommands(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.pem")
+	out, _, err := runCLI(t, "", nil, "keygen", "-out", keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(keyFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, mode %v", err, st.Mode())
+	}
+	kid := ""
+	for _, line := range strings.Split(out, "\n") {
+		if k, ok := strings.CutPrefix(strings.TrimSpace(line), "key_id: "); ok {
+			kid = k
+		}
+	}
+	if kid == "" {
+		t.Fatalf("keygen printed no key_id:\n%s", out)
+	}
+	if _, _, err := runCLI(t, "", nil, "keygen", "-out", keyFile); exitCode(err) != 1 {
+		t.Errorf("keygen over an existing key: exit %d, want 1", exitCode(err))
+	}
+
+	// The printed snippet works: mint an RS256 token with the token command.
+	cfg := strings.Replace(string(mustRead(t, "../../config.example.yaml")),
+		`    algorithm: HS256
+    secret: "${JWT_APP_SECRET:-insecure-demo-jwt-secret-change-me-0123456789}"`,
+		"    algorithm: RS256\n    private_key_file: "+keyFile+"\n    key_id: "+kid, 1)
+	path := filepath.Join(dir, "config.yaml")
+	os.WriteFile(path, []byte(cfg), 0o600)
+	out, stderr, err := runCLI(t, "", nil, "token", "-config", path, "-user", "tina", "-groups", "teachers", "-room", "Mathe-Übung", "-json")
+	if err != nil {
+		t.Fatalf("token: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{`"url": "https://meet.example.com/mathe-%c3%bcbung?jwt=`, `"affiliation": "owner"`, `"rule": "teachers"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("token -json lacks %q:\n%s", want, out)
+		}
+	}
+	// Prosody fetching the public key of the printed kid accepts the token.
+	var minted struct{ Token string }
+	if err := json.Unmarshal([]byte(out), &minted); err != nil {
+		t.Fatal(err)
+	}
+	key, err := token.ParsePrivateKeyPEM(mustRead(t, keyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewPublicKeySet(map[string]*rsa.PublicKey{kid: &key.PublicKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if pem, ok := keys.PEM(strings.TrimPrefix(r.URL.Path, "/asap/")); ok {
+			w.Write(pem)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer ks.Close()
+	v := &jitsiverify.Config{AppID: "jitsi-gate", ASAPKeyServer: ks.URL + "/asap"}
+	if got, err := v.Verify(context.Background(), minted.Token); err != nil || got.Header["kid"] != kid {
+		t.Errorf("token from the token command: %v (header %v)", err, got)
+	}
+	if _, stderr, err := runCLI(t, "", nil, "token", "-config", path, "-user", "pat", "-groups", "parents", "-room", "x"); exitCode(err) != 3 ||
+		!strings.Contains(err.Error(), "no rule admits") {
+		t.Errorf("token for a denied user: exit %d %v %s", exitCode(err), err, stderr)
+	}
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	addr := freePort(t)
+	g := startGateway(t, gatewayConfig(t, addr, `{algorithm: HS256, secret: "`+testSecret+`"}`), nil)
+	if out, _, err := runCLI(t, "", nil, "healthcheck", "-url", g.base+"/healthz"); err != nil || strings.TrimSpace(out) != "ok" {
+		t.Errorf("healthcheck of a running gateway: %v %q", err, out)
+	}
+	if _, _, err := runCLI(t, "", nil, "healthcheck", "-url", g.base+"/nope"); exitCode(err) != 1 {
+		t.Errorf("healthcheck of a 404: exit %d, want 1", exitCode(err))
+	}
+	if _, _, err := runCLI(t, "", nil, "healthcheck", "-url", "http://"+freePort(t)+"/healthz"); exitCode(err) != 1 {
+		t.Errorf("healthcheck with nothing listening: exit %d, want 1", exitCode(err))
+	}
+}
+
+func TestBranding(t *testing.T) {
+	dir := t.TempDir()
+	logo := filepath.Join(dir, "logo.png")
+	os.WriteFile(logo, []byte("\x89PNG\r\n\x1a\nfake"), 0o600)
+	tpl := filepath.Join(dir, "templates")
+	os.Mkdir(tpl, 0o700)
+	// A school overrides one template; the others stay embedded.
+	loggedout := `{{define "content"}}<h1 id="custom">Auf Wiedersehen, Schule am See</h1><a href="{{.Data.Login}}">x</a>{{end}}`
+	os.WriteFile(filepath.Join(tpl, "loggedout.html"), []byte(loggedout), 0o600)
+
+	addr := freePort(t)
+	cfg := gatewayConfig(t, addr, `{algorithm: HS256, secret: "`+testSecret+`"}`) + `
+ui:
+  title: "Schule am See"
+  logo_file: ` + logo + `
+  primary_color: "#0a7d32"
+  footer_html: '<a href="https://schule.example">Impressum</a><script>alert(1)</script><img src=x onerror=alert(2)>'
+  templates_dir: ` + tpl + `
+  default_language: de
+`
+	g := startGateway(t, cfg, nil)
+	c := browser(t)
+	r := do(t, c, http.MethodGet, g.base+"/", nil)
+	for _, want := range []string{"Schule am See", `<html lang="de">`, `<a href="https://schule.example" rel="nofollow">Impressum</a>`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("welcome page lacks %q", want)
+		}
+	}
+	if strings.Contains(r.body, "<script>alert") || strings.Contains(r.body, "onerror") {
+		t.Error("footer_html was not sanitised")
+	}
+	if r := do(t, c, http.MethodGet, g.base+"/static/theme.css", nil); !strings.Contains(r.body, "--primary:#0a7d32") {
+		t.Errorf("theme.css = %q", r.body)
+	}
+	if r := do(t, c, http.MethodGet, g.base+"/static/logo", nil); r.header.Get("Content-Type") != "image/png" || !strings.HasPrefix(r.body, "\x89PNG") {
+		t.Errorf("logo: %q %q", r.header.Get("Content-Type"), r.body)
+	}
+	if r := do(t, c, http.MethodGet, g.base+"/logout", nil); !strings.Contains(r.body, `id="custom"`) {
+		t.Errorf("templates_dir override not used:\n%s", r.body)
+	}
+	if r := do(t, c, http.MethodGet, g.base+"/login", nil); !strings.Contains(r.body, "Passwort") {
+		t.Errorf("non-overridden template missing or not German")
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
