@@ -400,7 +400,6 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
-
 func TestClosest(t *testing.T) {
 	cands := []string{"recording", "livestreaming", "screen-sharing", "ldap", "oidc", "static"}
 	tests := []struct{ in, want string }{
