@@ -105,7 +105,7 @@ var catalogs = map[string]map[string]string{
 		"welcome.recent":      "Ihre letzten Räume",
 
 		"login.heading":  "Anmelden",
-		"login.for_room": "um den Raum zu betreten",
+		"login.for_room": "für den Raum",
 		"login.username": "Benutzername",
 		"login.password": "Passwort",
 		"login.submit":   "Anmelden",
