@@ -107,7 +107,7 @@ func TestLDAPDirectoryDownGives503AndRecovers(t *testing.T) {
 	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "cannot be reached") || r.header.Get("Retry-After") == "" {
 		t.Fatalf("directory down: %d (Retry-After %q)\n%s", r.status, r.header.Get("Retry-After"), r.body)
 	}
-	if !strings.Contains(g.log.String(), "connection refused") {
+	if !strings.Contains(g.waitForLog(t, "connection refused"), "connection refused") {
 		t.Errorf("the log does not say why the directory is unavailable:\n%s", g.log.String())
 	}
 	// The gateway stayed up and works again as soon as the directory does.

@@ -177,6 +177,20 @@ func startGateway(t *testing.T, cfg string, getenv func(string) string) *testGat
 	return &testGateway{base: base, log: logs}
 }
 
+// waitForLog waits until the gateway's log (written in batches) contains
+// substr, and returns the log.
+func (g *testGateway) waitForLog(t *testing.T, substr string) string {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		logs := g.log.String()
+		if strings.Contains(logs, substr) || time.Now().After(deadline) {
+			return logs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // browser is an HTTP client with a cookie jar that does not follow
 // redirects, so each hop can be checked.
 func browser(t *testing.T) *http.Client {
@@ -331,8 +345,8 @@ func TestTeacherAndStudentGetTheRightTokens(t *testing.T) {
 	}
 
 	// The audit log names who got what, and never contains a token.
-	logs := g.log.String()
-	if !strings.Contains(logs, `msg="token issued"`) || !strings.Contains(logs, "rule=teachers") || !strings.Contains(logs, "role=owner") {
+	logs := g.waitForLog(t, "role=owner")
+	if !strings.Contains(logs, `msg="token issued"`) || !strings.Contains(logs, "rule=teachers") {
 		t.Errorf("no audit line for the teacher's token:\n%s", logs)
 	}
 	if strings.Contains(logs, "eyJ") || strings.Contains(logs, testSecret) || strings.Contains(logs, "teacherpw") {

@@ -32,7 +32,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 		printProblems(e.stderr, *configPath, err)
 		return exitError{code: 1, msg: "jitsi-gate: not starting because of the configuration problems above"}
 	}
-	logger := newLogger(e.stderr, cfg.Log)
+	logOut := newBufferedLog(e.stderr)
+	defer logOut.Close()
+	logger := newLogger(logOut, cfg.Log)
 	for _, w := range cfg.Warnings() {
 		logger.Warn("configuration", "key", w.Path, "advice", w.Message, "hint", w.Hint)
 	}

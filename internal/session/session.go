@@ -148,6 +148,7 @@ type Manager struct {
 	user         *jar
 	flow         *jar
 	logout       *jar
+	decoded      *decodedCache
 }
 
 // jar is one cookie purpose: a name, a CookieStore with its own keys, and
@@ -189,7 +190,7 @@ func NewManager(o Options) (*Manager, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	m := &Manager{now: o.Now, lifetime: o.Lifetime, flowLifetime: o.FlowLifetime}
+	m := &Manager{now: o.Now, lifetime: o.Lifetime, flowLifetime: o.FlowLifetime, decoded: newDecodedCache(decodedCacheSize)}
 	var err error
 	if m.user, err = newJar(o, o.CookieName, "user", o.Lifetime); err != nil {
 		return nil, err
@@ -331,8 +332,18 @@ func (j *jar) clear(w http.ResponseWriter) {
 // wraps ErrNoSession.
 func (m *Manager) Load(r *http.Request) (User, error) {
 	var w userWire
-	if err := m.user.load(r, &w); err != nil {
-		return User{}, err
+	cookies := r.CookiesNamed(m.user.name)
+	cached := false
+	if len(cookies) == 1 {
+		w, cached = m.decoded.get(cookies[0].Value)
+	}
+	if !cached {
+		if err := m.user.load(r, &w); err != nil {
+			return User{}, err
+		}
+		if len(cookies) == 1 {
+			m.decoded.put(cookies[0].Value, w)
+		}
 	}
 	if m.now().Unix() >= w.Expires {
 		return User{}, fmt.Errorf("session expired at %s: %w", time.Unix(w.Expires, 0).UTC().Format(time.RFC3339), ErrNoSession)

@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -566,5 +567,49 @@ func TestIdentityConversion(t *testing.T) {
 	id.Groups[0] = "g1"
 	if back := u.Identity(); !reflect.DeepEqual(back, id) {
 		t.Errorf("Identity() = %+v, want %+v", back, id)
+	}
+}
+
+// The decoded-cookie cache must answer exactly what a fresh decode would:
+// the same user, expiry still enforced, and nothing for a tampered value.
+func TestLoadCacheIsTransparent(t *testing.T) {
+	m, clk := newTestManager(t, nil)
+	rec := httptest.NewRecorder()
+	if err := m.Save(rec, httptest.NewRequest(http.MethodGet, "/", nil), testUser()); err != nil {
+		t.Fatal(err)
+	}
+	c := cookies(rec)["jg"]
+	first, err := m.Load(requestWith(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.decoded.get(c.Value); !ok {
+		t.Fatal("a verified cookie was not cached")
+	}
+	second, err := m.Load(requestWith(c))
+	if err != nil || !reflect.DeepEqual(first, second) {
+		t.Fatalf("cached load = %+v, %v; want %+v", second, err, first)
+	}
+	tampered := *c
+	tampered.Value = c.Value[:len(c.Value)-2] + "AA"
+	if _, err := m.Load(requestWith(&tampered)); !errors.Is(err, ErrNoSession) {
+		t.Errorf("tampered cookie: %v", err)
+	}
+	if _, ok := m.decoded.get(tampered.Value); ok {
+		t.Error("a tampered value was cached")
+	}
+	clk.t = clk.t.Add(8*time.Hour + time.Second)
+	if _, err := m.Load(requestWith(c)); !errors.Is(err, ErrNoSession) {
+		t.Errorf("expired session served from the cache: %v", err)
+	}
+}
+
+func TestDecodedCacheIsBounded(t *testing.T) {
+	c := newDecodedCache(3)
+	for i := 0; i < 10; i++ {
+		c.put(fmt.Sprint(i), userWire{Subject: fmt.Sprint(i)})
+	}
+	if n := len(c.entries); n != 3 {
+		t.Errorf("cache holds %d entries, want 3", n)
 	}
 }
