@@ -121,3 +121,21 @@ func TestGroupNames(t *testing.T) {
 		}
 	}
 }
+
+func TestAttributeText(t *testing.T) {
+	tests := []struct {
+		name string
+		v    []byte
+		want string
+	}{
+		{"uid", []byte("teacher1"), "teacher1"},
+		{"objectGUID", []byte("abc"), "616263"}, // valid UTF-8 by chance: still hex
+		{"ObjectSid", []byte{1, 5, 0, 0}, "01050000"},
+		{"photo", []byte{0xff, 0xfe}, "fffe"},
+	}
+	for _, tt := range tests {
+		if got := attributeText(tt.name, tt.v); got != tt.want {
+			t.Errorf("attributeText(%q, %v) = %q, want %q", tt.name, tt.v, got, tt.want)
+		}
+	}
+}

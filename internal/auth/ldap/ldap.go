@@ -153,7 +153,7 @@ func (a *Authenticator) identity(username string, e *goldap.Entry, groups []Grou
 	}
 	if us.IDAttribute != "" {
 		if v := e.GetRawAttributeValue(us.IDAttribute); len(v) > 0 {
-			id.Subject = textOrHex(v)
+			id.Subject = attributeText(us.IDAttribute, v)
 		}
 	}
 	for _, attr := range []string{us.NameAttribute, "cn"} {
@@ -224,7 +224,7 @@ func (a *Authenticator) Explain(ctx context.Context, username string) (*Explanat
 	for _, at := range entry.Attributes {
 		vals := make([]string, len(at.ByteValues))
 		for i, v := range at.ByteValues {
-			vals[i] = textOrHex(v)
+			vals[i] = attributeText(at.Name, v)
 		}
 		attrs[at.Name] = vals
 	}
@@ -276,13 +276,18 @@ func diagnostic(err error) string {
 	return ""
 }
 
-// textOrHex returns v as a string, or as hex when it is not UTF-8 (binary
-// attributes such as Active Directory's objectGUID).
-func textOrHex(v []byte) string {
-	if utf8.Valid(v) {
-		return string(v)
+// binaryAttributes are always binary. Their random bytes are sometimes
+// valid UTF-8 by chance, so they are hex-encoded by name, not by content:
+// otherwise a user's id would change shape from one user to the next.
+var binaryAttributes = map[string]bool{"objectguid": true, "objectsid": true, "msexchmailboxguid": true}
+
+// attributeText returns an attribute value as text: hex for known binary
+// attributes and for values that are not UTF-8, the value itself otherwise.
+func attributeText(name string, v []byte) string {
+	if binaryAttributes[strings.ToLower(name)] || !utf8.Valid(v) {
+		return hex.EncodeToString(v)
 	}
-	return hex.EncodeToString(v)
+	return string(v)
 }
 
 func uniqueNonEmpty(vals ...string) []string {
