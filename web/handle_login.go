@@ -34,14 +34,7 @@ type loginBackend struct {
 // tokenAuthUrl: /login?room={room} or /login?state={state}.
 func (s *server) handleLoginPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		var t target
-		var err error
-		if st := q.Get("state"); st != "" {
-			t, err = s.targetFromState(st)
-		} else {
-			t, err = s.parseTarget(q.Get("room"), q)
-		}
+		t, err := s.requestTarget(r)
 		if err != nil {
 			s.handleError(w, r, err, s.path("/"))
 			return
@@ -64,6 +57,16 @@ func (s *server) handleLoginPage() http.Handler {
 		}
 		s.renderLogin(w, r, http.StatusOK, t, "", "", "")
 	})
+}
+
+// requestTarget reads where the user wants to go from Jitsi's {state}
+// (state=…) or from room=… and the other target parameters.
+func (s *server) requestTarget(r *http.Request) (target, error) {
+	q := r.URL.Query()
+	if st := q.Get("state"); st != "" {
+		return s.targetFromState(st)
+	}
+	return s.parseTarget(q.Get("room"), q)
 }
 
 func (s *server) loginStartPath(backend string, t target) string {

@@ -21,13 +21,14 @@ func randomToken() string {
 }
 
 // handleLoginStart begins a login at an identity provider (GET
-// /login/{backend}?room=…): it remembers state, nonce, PKCE verifier and
+// /login/{backend}?room=… or ?state=…, so tokenAuthUrl can point straight
+// at one provider): it remembers state, nonce, PKCE verifier and
 // the target in a short-lived encrypted flow cookie and redirects to the
 // provider. For a password backend it shows the login page.
 func (s *server) handleLoginStart() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		backendID := r.PathValue("backend")
-		t, err := s.parseTarget(r.URL.Query().Get("room"), r.URL.Query())
+		t, err := s.requestTarget(r)
 		if err != nil {
 			s.handleError(w, r, err, s.path("/"))
 			return

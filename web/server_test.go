@@ -274,6 +274,25 @@ func TestOIDCCallbackReplayIsRefused(t *testing.T) {
 	}
 }
 
+func TestProviderLoginStraightFromJitsiState(t *testing.T) {
+	// tokenAuthUrl may point at one provider: /login/idp?state={state}.
+	h := newHarness(t, harnessOptions{})
+	c := client(t)
+	state := url.QueryEscape(`{"room":"Mathe-Übung","roomSafe":"mathe-%c3%bcbung","config.startWithAudioMuted":true}`)
+	resp, body := get(t, c, h.url+"/login/idp?state="+state)
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("login start from state: %d\n%s", resp.StatusCode, body)
+	}
+	cb := h.idp.Authorize(t, resp.Header.Get("Location"))
+	resp, _ = get(t, c, cb.String())
+	if loc := resp.Header.Get("Location"); loc != "/join/mathe-%c3%bcbung?config.startWithAudioMuted=true" {
+		t.Errorf("after the callback: %d %q", resp.StatusCode, loc)
+	}
+	if resp, _ := get(t, c, h.url+"/login/idp?state="+url.QueryEscape(`{"roomSafe":"a%2fb"}`)); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad state at the provider login: %d", resp.StatusCode)
+	}
+}
+
 func TestOnlyOIDCBackendSkipsTheChoice(t *testing.T) {
 	h := newHarness(t, harnessOptions{onlyOIDC: true})
 	resp, _ := get(t, client(t), h.url+"/login?room=math")
