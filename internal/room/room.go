@@ -292,7 +292,13 @@ func isStripped(r rune) bool {
 // full case mapping including final sigma and İ → i̇. A Caser is stateful,
 // so each call gets its own.
 func jsLower(s string) string {
-	return cases.Lower(language.Und).String(s)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return cases.Lower(language.Und).String(s)
+		}
+	}
+	// ASCII, the common case: no special casing applies.
+	return asciiLower(s)
 }
 
 // sigmaContextStable reports whether s, which contains a capital sigma,
