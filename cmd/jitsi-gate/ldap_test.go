@@ -89,6 +89,17 @@ func TestLDAPLoginThroughTheGateway(t *testing.T) {
 			t.Errorf("login %q/%q: %d, want 401 without a token", bad.user, bad.pw, r.status)
 		}
 	}
+	// Password guessing against the directory is cut off (rate_limit
+	// defaults: 5 failures per user per minute), before the directory is
+	// asked again.
+	var last response
+	for i := 0; i < 6; i++ {
+		last = login(t, g, browser(t), "", "student2", fmt.Sprintf("guess-%d", i))
+	}
+	if last.status != http.StatusTooManyRequests || !strings.Contains(last.body, "Too many sign-in attempts") {
+		t.Errorf("6th wrong password for student2: %d", last.status)
+	}
+
 	// guest is in no group: logged in, but no rule admits them.
 	r := login(t, g, browser(t), "room=math", "guest", "guestpass")
 	if r.status != http.StatusForbidden || !strings.Contains(r.body, "not in any group") {
