@@ -41,6 +41,11 @@ start_services() {
 	# shellcheck source=/dev/null
 	. "$STATE/env"
 	export GATEWAY_TEST_ARTIFACTS=${GATEWAY_TEST_ARTIFACTS:-$REPO_ROOT/test/artifacts}
+	# Compare room names with what a JavaScript engine computes (Jitsi's
+	# web client runs the same String functions), when node is here.
+	if command -v node >/dev/null 2>&1; then
+		export JITSI_GATE_TEST_NODE=${JITSI_GATE_TEST_NODE:-1}
+	fi
 }
 
 stop_services() {
