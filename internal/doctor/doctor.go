@@ -497,7 +497,7 @@ func (r *Report) Write(w io.Writer) {
 		for _, c := range sec.Checks {
 			fmt.Fprintf(w, "  %s %s\n", c.Status.Symbol(), c.Title)
 			if c.Detail != "" && c.Status != OK {
-				for _, line := range wrapText(c.Detail, 92) {
+				for _, line := range jitsiconf.Wrap(c.Detail, 92) {
 					fmt.Fprintf(w, "      %s\n", line)
 				}
 			}
@@ -507,35 +507,14 @@ func (r *Report) Write(w io.Writer) {
 		fmt.Fprintf(w, "\nManual tests (open each link in a private browser window)\n")
 		for i, m := range r.Manual {
 			fmt.Fprintf(w, "  %d. %s\n     %s\n", i+1, m.Title, m.URL)
-			for _, line := range wrapText("Expected: "+m.Expect, 92) {
+			for _, line := range jitsiconf.Wrap("Expected: "+m.Expect, 92) {
 				fmt.Fprintf(w, "     %s\n", line)
 			}
-			for _, line := range wrapText("If not: "+m.IfNot, 92) {
+			for _, line := range jitsiconf.Wrap("If not: "+m.IfNot, 92) {
 				fmt.Fprintf(w, "     %s\n", line)
 			}
 		}
 	}
 	fails, warns := r.Count(Fail), r.Count(Warn)
 	fmt.Fprintf(w, "\n%d problem(s) ✗, %d warning(s) !\n", fails, warns)
-}
-
-func wrapText(text string, width int) []string {
-	var out []string
-	line := ""
-	for _, word := range strings.Fields(text) {
-		if line != "" && len(line)+1+len(word) > width {
-			out = append(out, line)
-			line = word
-			continue
-		}
-		if line == "" {
-			line = word
-		} else {
-			line += " " + word
-		}
-	}
-	if line != "" {
-		out = append(out, line)
-	}
-	return out
 }

@@ -23,14 +23,14 @@ func (l *lines) String() string { return l.b.String() }
 // comment writes text as comment lines with prefix ("# ", "-- ", "// "),
 // wrapped at about 100 columns.
 func (l *lines) comment(prefix, text string) {
-	for _, line := range wrap(text, 100-len(prefix)) {
+	for _, line := range Wrap(text, 100-len(prefix)) {
 		l.add("%s%s", prefix, line)
 	}
 }
 
 // bullet writes text as a wrapped comment starting with "! ".
 func (l *lines) bullet(prefix, text string) {
-	for i, line := range wrap(text, 96-len(prefix)) {
+	for i, line := range Wrap(text, 96-len(prefix)) {
 		if i == 0 {
 			l.add("%s! %s", prefix, line)
 		} else {
@@ -39,7 +39,9 @@ func (l *lines) bullet(prefix, text string) {
 	}
 }
 
-func wrap(text string, width int) []string {
+// Wrap breaks text into lines of at most width bytes at spaces (a longer
+// word gets a line of its own). doctor uses it for its report too.
+func Wrap(text string, width int) []string {
 	var out []string
 	line := ""
 	for _, w := range strings.Fields(text) {
