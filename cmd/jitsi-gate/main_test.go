@@ -123,10 +123,40 @@ type testGateway struct {
 // waits until /healthz answers.
 func startGateway(t *testing.T, cfg string, getenv func(string) string) *testGateway {
 	t.Helper()
+	g, err := tryStartGateway(t, cfg, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// startGatewayOnPort is startGateway for a config that depends on the
+// port, picked by pick: when another test took the port between picking
+// and listening (the OIDC callback ports are a small shared range), it
+// tries another one.
+func startGatewayOnPort(t *testing.T, pick func(*testing.T) string, mkConfig func(addr string) string) *testGateway {
+	t.Helper()
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		g, err := tryStartGateway(t, mkConfig(pick(t)), nil)
+		if err == nil {
+			return g
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+		lastErr = err
+	}
+	t.Fatal(lastErr)
+	return nil
+}
+
+func tryStartGateway(t *testing.T, cfg string, getenv func(string) string) (*testGateway, error) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -137,8 +167,12 @@ func startGateway(t *testing.T, cfg string, getenv func(string) string) *testGat
 	go func() {
 		done <- run(ctx, []string{"jitsi-gate", "serve", "-config", path}, getenv, strings.NewReader(""), io.Discard, logs)
 	}()
+	stopped := false
 	t.Cleanup(func() {
 		cancel()
+		if stopped {
+			return
+		}
 		select {
 		case err := <-done:
 			if err != nil {
@@ -159,7 +193,8 @@ func startGateway(t *testing.T, cfg string, getenv func(string) string) *testGat
 	for {
 		select {
 		case err := <-done:
-			t.Fatalf("gateway exited early: %v\nlog:\n%s", err, logs.String())
+			stopped = true
+			return nil, fmt.Errorf("gateway exited early: %v\nlog:\n%s", err, logs.String())
 		default:
 		}
 		resp, err := http.Get(base + "/healthz")
@@ -170,11 +205,11 @@ func startGateway(t *testing.T, cfg string, getenv func(string) string) *testGat
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("gateway not healthy at %s: %v\nlog:\n%s", base, err, logs.String())
+			return nil, fmt.Errorf("gateway not healthy at %s: %v\nlog:\n%s", base, err, logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return &testGateway{base: base, log: logs}
+	return &testGateway{base: base, log: logs}, nil
 }
 
 // waitForLog waits until the gateway's log (written in batches) contains

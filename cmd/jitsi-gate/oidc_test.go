@@ -42,6 +42,11 @@ rules:
 `, addr, addr, testSecret, o.Issuer, o.ClientID, o.ClientSecret)
 }
 
+// callbackAddr is a listen address on a port Dex has redirect URIs for.
+func callbackAddr(t *testing.T) string {
+	return fmt.Sprintf("127.0.0.1:%d", testenv.FreeCallbackPort(t))
+}
+
 var dexFormAction = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
 
 // dexSignIn plays the user at Dex's own login page: it follows the
@@ -87,8 +92,7 @@ func dexSignIn(t *testing.T, c *http.Client, authURL, user, password string) str
 
 func TestOIDCLoginThroughDex(t *testing.T) {
 	o := testenv.OIDC(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreeCallbackPort(t))
-	g := startGateway(t, dexGatewayConfig(addr, o), nil)
+	g := startGatewayOnPort(t, callbackAddr, func(addr string) string { return dexGatewayConfig(addr, o) })
 
 	for _, tt := range []struct {
 		user, pw string
@@ -161,8 +165,8 @@ func TestOIDCLoginThroughDex(t *testing.T) {
 func TestGatewayStaysUpWhileTheProviderIsDown(t *testing.T) {
 	o := testenv.PrivateOIDC(t, testenv.LDAP(t))
 	o.Stop(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreeCallbackPort(t))
-	g := startGateway(t, dexGatewayConfig(addr, o), nil) // starts although Dex is down
+	// The gateway starts although Dex is down.
+	g := startGatewayOnPort(t, callbackAddr, func(addr string) string { return dexGatewayConfig(addr, o) })
 
 	c := browser(t)
 	if r := do(t, c, http.MethodGet, g.base+"/readyz", nil); r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, `"id":"dex"`) {
