@@ -18,15 +18,7 @@ import (
 // join, everyone else is denied.
 func ldapGatewayConfig(t *testing.T, addr string, l testenv.LDAPEnv) string {
 	t.Helper()
-	return fmt.Sprintf(`
-server: {listen: "%s", public_url: "http://%s"}
-jitsi:
-  url: https://meet.example.com
-  xmpp_domain: meet.jitsi
-  app_id: jitsi-gate
-  audience: jitsi
-  signing: {algorithm: HS256, secret: "%s"}
-session: {secret: "test-session-secret-0123456789abcdef0123"}
+	return hsGatewayHead(addr) + fmt.Sprintf(`
 backends:
   - id: school
     type: ldap
@@ -52,7 +44,7 @@ rules:
   - {name: teachers, match: {groups: [teachers]}, role: owner, lobby_bypass: true}
   - {name: staff, match: {groups: [staff]}, role: owner}
   - {name: students, match: {groups: [students]}, role: member}
-`, addr, addr, testSecret, l.URL, l.CAFile, l.BindDN, l.BindPassword, l.BaseDN, l.BaseDN)
+`, l.URL, l.CAFile, l.BindDN, l.BindPassword, l.BaseDN, l.BaseDN)
 }
 
 func TestLDAPLoginThroughTheGateway(t *testing.T) {

@@ -63,6 +63,21 @@ func hash(t *testing.T, pw string) string {
 	return string(h)
 }
 
+// hsGatewayHead is the server, jitsi and session part of the test configs
+// with an HS256 secret; each test appends its backends and rules.
+func hsGatewayHead(addr string) string {
+	return fmt.Sprintf(`
+server: {listen: "%s", public_url: "http://%s"}
+jitsi:
+  url: https://meet.example.com
+  xmpp_domain: meet.jitsi
+  app_id: jitsi-gate
+  audience: jitsi
+  signing: {algorithm: HS256, secret: "%s"}
+session: {secret: "test-session-secret-0123456789abcdef0123"}
+`, addr, addr, testSecret)
+}
+
 // gatewayConfig is a test configuration: teachers own every room, students
 // may join every room except staff-*, tutors only tutoring rooms, parents
 // are in no rule.

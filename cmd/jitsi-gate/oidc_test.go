@@ -18,15 +18,7 @@ import (
 // dexGatewayConfig points a gateway at a test Dex. The gateway listens on a
 // port Dex has a redirect URI for (http://127.0.0.1:PORT/callback/dex).
 func dexGatewayConfig(addr string, o testenv.OIDCEnv) string {
-	return fmt.Sprintf(`
-server: {listen: "%s", public_url: "http://%s"}
-jitsi:
-  url: https://meet.example.com
-  xmpp_domain: meet.jitsi
-  app_id: jitsi-gate
-  audience: jitsi
-  signing: {algorithm: HS256, secret: "%s"}
-session: {secret: "test-session-secret-0123456789abcdef0123"}
+	return hsGatewayHead(addr) + fmt.Sprintf(`
 backends:
   - id: dex
     type: oidc
@@ -39,7 +31,7 @@ backends:
 rules:
   - {name: teachers, match: {groups: [teachers]}, role: owner, lobby_bypass: true}
   - {name: students, match: {groups: [students]}, role: member}
-`, addr, addr, testSecret, o.Issuer, o.ClientID, o.ClientSecret)
+`, o.Issuer, o.ClientID, o.ClientSecret)
 }
 
 // callbackAddr is a listen address on a port Dex has redirect URIs for.
