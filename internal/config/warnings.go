@@ -73,12 +73,6 @@ func (c *Config) Warnings() []Problem {
 				w.add(index(p+".match.tenants", k), fmt.Sprintf("%q never matches: it is not in jitsi.tenants", t), "")
 			}
 		}
-		for k, pat := range r.Rooms {
-			if strings.ContainsFunc(pat, func(r rune) bool { return r > 0x7e || r == '/' }) {
-				w.add(index(p+".rooms", k), fmt.Sprintf("%q never matches a room name as Jitsi sends it", pat),
-					"room names are compared in Jitsi's encoded form: no '/', and ü is written %c3%bc")
-			}
-		}
 		if len(r.Features) > 0 && r.Role != "deny" {
 			var missing []string
 			for _, f := range serverSideFeatures {

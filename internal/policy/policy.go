@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/room"
 )
 
 // Role is what a rule grants.
@@ -228,6 +229,10 @@ func Compile(rules []Rule) (*Policy, error) {
 			lp := strings.ToLower(pat)
 			if _, err := path.Match(lp, ""); err != nil {
 				bad("room pattern %q is not a valid glob (path.Match syntax: *, ?, [a-z], \\ escapes): %v", pat, err)
+				continue
+			}
+			if err := room.CheckPattern(pat); err != nil {
+				bad("room pattern %q never matches: it %v", pat, err)
 				continue
 			}
 			c.rooms = append(c.rooms, lp)

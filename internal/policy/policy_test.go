@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/room"
 )
 
 func ptr(b bool) *bool { return &b }
@@ -427,5 +428,47 @@ func BenchmarkEvaluate(b *testing.B) {
 				_ = p.Evaluate(c.req)
 			}
 		})
+	}
+}
+
+// Room patterns are written the way people type rooms and compared with the
+// Display form; a pattern no browser-sent room can match is an error, so a
+// deny rule can never silently fail open (issue: "prüfung-*" vs
+// "pr%c3%bcfung-*").
+func TestRoomPatternsNonASCII(t *testing.T) {
+	p := mustCompile(t, []Rule{
+		{Name: "no-exams", Rooms: []string{"Prüfung-*"}, Role: Deny},
+		{Name: "everyone", Role: Member},
+	})
+	for _, raw := range []string{"Prüfung-10b", "PRÜFUNG-10B", "pr%C3%BCfung-10b", "Pru\u0308fung-10b"} {
+		n, err := room.Parse(raw)
+		if err != nil {
+			t.Fatalf("room.Parse(%q): %v", raw, err)
+		}
+		d := p.Evaluate(Request{Identity: id("demo", "s", "students"), Room: n.Display})
+		if d.Allowed || d.Rule != "no-exams" {
+			t.Errorf("room %q (display %q): got %+v, want denied by no-exams", raw, n.Display, d)
+		}
+	}
+
+	tests := []struct{ pattern, want string }{
+		{"pr%c3%bcfung-*", `encoded form; write room names as people type them: "prüfung-*"`},
+		{"100%", "contains '%'"},
+		{"staff/*", "contains '/'"},
+		{"a b*", "Jitsi removes"},
+		{"ﬅaff-*", `write "staff-*"`},
+		{"ｍａｔｈｅ-*", `write "mathe-*"`},
+		{`a\*b`, "'*', which Jitsi removes"},
+	}
+	for _, tt := range tests {
+		_, err := Compile([]Rule{{Name: "r", Rooms: []string{tt.pattern}, Role: Deny}})
+		if err == nil || !strings.Contains(err.Error(), "never matches") || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Compile(rooms: [%q]) = %v, want an error containing %q", tt.pattern, err, tt.want)
+		}
+	}
+	for _, ok := range []string{"*", "mathe-?", "klasse-[0-9][a-z]", "übung-*", `a\-b`, "ελληνικά-*"} {
+		if _, err := Compile([]Rule{{Name: "r", Rooms: []string{ok}, Role: Member}}); err != nil {
+			t.Errorf("Compile(rooms: [%q]): %v", ok, err)
+		}
 	}
 }

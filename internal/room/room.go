@@ -28,6 +28,7 @@
 package room
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -420,4 +421,56 @@ func isUnreserved(c byte) bool {
 		return true
 	}
 	return strings.IndexByte("-_.!~*'()", c) >= 0
+}
+
+// CheckPattern reports why a room glob (path.Match syntax) can never match
+// a Display name, or nil. Rules compare patterns with Display names, so a
+// pattern must be written the way people type rooms ("prüfung-*"): the
+// percent-encoded form ("pr%c3%bcfung-*"), upper case, '/', whitespace or
+// characters that normalisation changes would make a deny rule silently
+// never apply. Only the literal parts are checked; '*', '?', '[…]' and '\'
+// escapes are the glob's own.
+func CheckPattern(pattern string) error {
+	if !utf8.ValidString(pattern) {
+		return errors.New("is not valid UTF-8")
+	}
+	if strings.IndexByte(pattern, '%') >= 0 {
+		if decoded, ok := decodeURIComponent(pattern); ok && decoded != pattern {
+			return fmt.Errorf("is written in the encoded form; write room names as people type them: %q", jsLower(norm.NFKC.String(decoded)))
+		}
+		return errors.New("contains '%', which no room name can contain")
+	}
+	var lit strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '*', '?':
+		case '[':
+			// A character class: its members are the admin's choice.
+			if j := strings.IndexByte(pattern[i+1:], ']'); j >= 0 {
+				i += j + 1
+			}
+		case '\\':
+			if i+1 < len(pattern) {
+				i++
+				lit.WriteByte(pattern[i])
+			}
+		default:
+			lit.WriteByte(c)
+		}
+	}
+	for _, r := range lit.String() {
+		switch {
+		case r == '/' || r == '\\':
+			return fmt.Errorf("contains %q, which no room name can contain", r)
+		case isControl(r):
+			return errors.New("contains a control character, which no room name can contain")
+		case isStripped(r):
+			return fmt.Errorf("contains %q, which Jitsi removes from room names", r)
+		}
+	}
+	s := lit.String()
+	if jsLower(norm.NFKC.String(s)) != jsLower(s) {
+		return fmt.Errorf("contains characters that room names never have after normalisation; write %q", jsLower(norm.NFKC.String(pattern)))
+	}
+	return nil
 }
