@@ -31,6 +31,8 @@ type previewPage struct {
 	Token   string
 	Lobby   bool
 	Welcome string
+	// Throwaway: the token is signed with a key no Jitsi has.
+	Throwaway bool
 }
 
 // appPage is the data of app.html (Jitsi desktop app hand-over).
@@ -125,7 +127,7 @@ func (s *server) preview(dest, jwt string, d policy.Decision) previewPage {
 		header, claims = err.Error(), ""
 	}
 	return previewPage{URL: dest, Rule: d.Rule, Role: string(d.Role), Token: jwt, Welcome: s.path("/"),
-		Header: header, Claims: claims}
+		Header: header, Claims: claims, Throwaway: !s.opts.Jitsi.PreviewRealTokens}
 }
 
 // handleLogout ends the session (GET /logout, usable as Jitsi's

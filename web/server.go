@@ -5,6 +5,7 @@
 package web
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"html/template"
@@ -46,13 +47,17 @@ type JitsiOptions struct {
 	DefaultTenant string
 	// Tenants is the allow-list of tenants; empty allows any valid tenant
 	// (or only DefaultTenant when that is set).
-	Tenants         []string
-	XMPPDomain      string
-	Issuer          string
-	Audience        string
-	TokenLifetime   time.Duration
-	Preview         bool
-	TokenInFragment bool
+	Tenants       []string
+	XMPPDomain    string
+	Issuer        string
+	Audience      string
+	TokenLifetime time.Duration
+	Preview       bool
+	// PreviewRealTokens signs previewed tokens with Deps.Signer. Off (the
+	// default), the preview shows a token signed with a throw-away key made
+	// at start, which no Jitsi accepts.
+	PreviewRealTokens bool
+	TokenInFragment   bool
 }
 
 // UIOptions are the school's branding.
@@ -138,6 +143,13 @@ func NewServer(opts Options, deps Deps) (http.Handler, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if opts.Jitsi.Preview && !opts.Jitsi.PreviewRealTokens {
+		throwaway, err := token.NewHS256([]byte(rand.Text() + rand.Text()))
+		if err != nil {
+			return nil, fmt.Errorf("preview signer: %w", err)
+		}
+		s.signer = throwaway
 	}
 	for _, b := range deps.Passwords {
 		if err := s.addBackend(b.ID(), b.Label(), true); err != nil {

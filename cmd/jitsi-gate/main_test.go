@@ -199,8 +199,7 @@ func tryStartGateway(t *testing.T, cfg string, getenv func(string) string) (*tes
 	})
 	var base string
 	for _, line := range strings.Split(cfg, "\n") {
-		if strings.Contains(line, "public_url") {
-			i := strings.Index(line, "public_url: \"")
+		if i := strings.Index(line, "public_url: \""); i >= 0 && !strings.HasPrefix(strings.TrimSpace(line), "#") {
 			base = strings.TrimSuffix(strings.Split(line[i+len("public_url: \""):], "\"")[0], "/")
 		}
 	}

@@ -55,6 +55,10 @@ type Jitsi struct {
 	TokenLifetime time.Duration `yaml:"token_lifetime"`
 	// Preview shows the token and its claims instead of redirecting.
 	Preview bool `yaml:"preview"`
+	// PreviewRealTokens signs the previewed token with the real key, so it
+	// works on Jitsi. Off, previews are signed with a throw-away key that
+	// no Jitsi accepts: a preview left on in production hands out nothing.
+	PreviewRealTokens bool `yaml:"preview_real_tokens"`
 	// TokenInFragment sends the token as #jwt="…" instead of ?jwt=…, which
 	// keeps it out of web server logs (Jitsi versions that read the hash).
 	TokenInFragment bool `yaml:"token_in_fragment"`

@@ -608,14 +608,27 @@ func TestDefaultConfig(t *testing.T) {
 	// The docker-jitsi-meet .env names are honoured.
 	c, err = Default(envMap(map[string]string{
 		"PUBLIC_URL": "https://jitsi.school.example", "XMPP_DOMAIN": "meet.jitsi", "JWT_APP_ID": "school",
-		"JWT_ACCEPTED_AUDIENCES": "jitsi", "JWT_APP_SECRET": "0123456789abcdef0123456789abcdef",
+		"JWT_ACCEPTED_AUDIENCES": "jitsi",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Jitsi.URL != "https://jitsi.school.example" || c.Jitsi.XMPPDomain != "meet.jitsi" ||
-		c.Jitsi.AppID != "school" || c.Jitsi.Audience != "jitsi" || c.Jitsi.Signing.Secret != "0123456789abcdef0123456789abcdef" {
+		c.Jitsi.AppID != "school" || c.Jitsi.Audience != "jitsi" {
 		t.Errorf("environment not used: %+v", c.Jitsi)
+	}
+	// A real secret in the environment (docker-jitsi-meet's .env sourced
+	// on the host) would make the demo accounts' tokens valid on that
+	// Jitsi: the demo refuses to start instead.
+	for _, name := range []string{"JWT_APP_SECRET", "SESSION_SECRET"} {
+		_, err = Default(envMap(map[string]string{name: "0123456789abcdef0123456789abcdef"}))
+		var ps *Problems
+		if !errors.As(err, &ps) || len(*ps) != 3 {
+			t.Fatalf("Default() with a real %s = %v, want the 3 demo accounts refused", name, err)
+		}
+		if _, ok := findProblem(*ps, "backends[0].users[0].password_hash", "demo secrets"); !ok {
+			t.Errorf("Default() with a real %s: %v", name, ps)
+		}
 	}
 }
 

@@ -203,6 +203,9 @@ func (c *Config) validateJitsi(v *collector) {
 	}
 	c.validateSigning(v)
 	checkTokenLifetime(v, "jitsi.token_lifetime", j.TokenLifetime)
+	if j.PreviewRealTokens && !j.Preview {
+		v.add("jitsi.preview_real_tokens", "only applies with jitsi.preview: true", "remove it")
+	}
 }
 
 func checkTenant(v *collector, p, t string) {
@@ -439,8 +442,8 @@ func (c *Config) validateStatic(v *collector, p string, b *Backend) {
 		default:
 			if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
 				v.add(uj+".password_hash", "is not a bcrypt hash", "create one with: jitsi-gate hash-password (never put the password itself here)")
-			} else if slices.Contains(demoPasswordHashes, u.PasswordHash) && !c.Jitsi.Preview {
-				v.add(uj+".password_hash", "is a demo account from config.example.yaml (its password is its user name); only allowed with jitsi.preview: true",
+			} else if slices.Contains(demoPasswordHashes, u.PasswordHash) && !c.demoMode() {
+				v.add(uj+".password_hash", "is a demo account from config.example.yaml (its password is its user name); demo accounts only work with jitsi.preview: true and the demo secrets",
 					"remove the demo backend, or set a real password with: jitsi-gate hash-password")
 			}
 		}
@@ -733,6 +736,16 @@ func (c *Config) validateRateLimit(v *collector) {
 	}
 }
 
+// demoMode: the config is the demo (preview on, both secrets the demo
+// values), the only setting in which demo accounts may log in. With a real
+// secret a demo account's token would be accepted by a real Jitsi.
+func (c *Config) demoMode() bool {
+	return c.Jitsi.Preview && c.Jitsi.Signing.Algorithm == "HS256" &&
+		isDemoSecret(c.Jitsi.Signing.Secret) && isDemoSecret(c.Session.Secret)
+}
+
+func isDemoSecret(s string) bool { return strings.Contains(s, "insecure-demo") }
+
 // validateDemoSecrets refuses the well-known secrets of config.example.yaml
 // outside preview (demo) mode.
 func (c *Config) validateDemoSecrets(v *collector) {
@@ -740,7 +753,7 @@ func (c *Config) validateDemoSecrets(v *collector) {
 		return
 	}
 	check := func(p, secret, env string) {
-		if strings.Contains(secret, "insecure-demo") {
+		if isDemoSecret(secret) {
 			v.add(p, "this is the demo value from config.example.yaml; set "+env,
 				secretHint+" (or set jitsi.preview: true for a demo)")
 		}

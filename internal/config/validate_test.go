@@ -140,10 +140,23 @@ func TestValidate(t *testing.T) {
 		{"demo account without preview", func(c *Config, _ string) {
 			c.Backends[0].Users[1].PasswordHash = demoPasswordHashes[1]
 		}, "backends[0].users[1].password_hash", "demo account", ""},
-		{"demo account with preview", func(c *Config, _ string) {
+		{"demo account with preview but real secrets", func(c *Config, _ string) {
 			c.Jitsi.Preview = true
 			c.Backends[0].Users[1].PasswordHash = demoPasswordHashes[1]
+		}, "backends[0].users[1].password_hash", "demo secrets", ""},
+		{"demo account with preview and a real session secret", func(c *Config, _ string) {
+			c.Jitsi.Preview = true
+			c.Jitsi.Signing.Secret = "insecure-demo-jwt-secret-change-me-0123456789"
+			c.Backends[0].Users[1].PasswordHash = demoPasswordHashes[1]
+		}, "backends[0].users[1].password_hash", "demo secrets", ""},
+		{"demo account in the demo", func(c *Config, _ string) {
+			c.Jitsi.Preview = true
+			c.Jitsi.Signing.Secret = "insecure-demo-jwt-secret-change-me-0123456789"
+			c.Session.Secret = "insecure-demo-session-secret-change-me-0123456789"
+			c.Backends[0].Users[1].PasswordHash = demoPasswordHashes[1]
 		}, "", "", ""},
+		{"real preview tokens without preview", func(c *Config, _ string) { c.Jitsi.PreviewRealTokens = true },
+			"jitsi.preview_real_tokens", "only applies with jitsi.preview", ""},
 
 		// backends
 		{"no backends", func(c *Config, _ string) { c.Backends = nil; c.Rules = nil }, "backends", "at least one", ""},

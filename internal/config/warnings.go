@@ -19,6 +19,10 @@ var serverSideFeatures = []string{
 // but are probably not what the admin wants.
 func (c *Config) Warnings() []Problem {
 	var w collector
+	if c.Jitsi.Preview && c.Jitsi.PreviewRealTokens {
+		w.add("jitsi.preview_real_tokens", "previewed tokens are signed with the real key and work on Jitsi",
+			"only for debugging a Jitsi setup; remove it afterwards")
+	}
 	if c.Jitsi.Preview {
 		w.add("jitsi.preview", "preview is on: users see their token and its claims instead of being sent to Jitsi",
 			"fine for a demo or for debugging; turn it off in production")
