@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -104,6 +105,9 @@ func TestKeygenAndTokenCommands(t *testing.T) {
 		`    algorithm: HS256
     secret: "${JWT_APP_SECRET:-insecure-demo-jwt-secret-change-me-0123456789}"`,
 		"    algorithm: RS256\n    private_key_file: "+keyFile+"\n    key_id: "+kid, 1)
+	// With a real key the demo accounts are refused: give them real passwords.
+	cfg = regexp.MustCompile(`password_hash: "\$2a\$10\$[^"]+"`).ReplaceAllLiteralString(cfg,
+		`password_hash: "`+hash(t, "a real password")+`"`)
 	path := filepath.Join(dir, "config.yaml")
 	os.WriteFile(path, []byte(cfg), 0o600)
 	out, stderr, err := runCLI(t, "", nil, "token", "-config", path, "-user", "tina", "-groups", "teachers", "-room", "Mathe-Übung", "-json")

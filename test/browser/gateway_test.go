@@ -101,6 +101,10 @@ func (o gatewayOptions) config(base string) ([]byte, error) {
 		"token_lifetime": "1h",
 		"preview":        o.preview,
 	}
+	if o.preview {
+		// The page test checks the previewed token against the stand-in.
+		jitsi["preview_real_tokens"] = true
+	}
 	if len(o.tenants) > 0 {
 		jitsi["tenants"] = o.tenants
 	}
