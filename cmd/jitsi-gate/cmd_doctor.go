@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/doctor"
@@ -31,12 +32,13 @@ func runDoctor(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return exitError{code: 1, msg: "jitsi-gate doctor: " + err.Error()}
 	}
-	signer, _, err := buildSigner(cfg.Jitsi.Signing)
+	g, err := build(cfg, newLogger(io.Discard, cfg.Log))
 	if err != nil {
-		return exitError{code: 1, msg: "jitsi-gate doctor: " + err.Error()}
+		printProblems(e.stderr, *configPath, err)
+		return exitError{code: 1}
 	}
 	report, err := doctor.Run(ctx, doctor.Options{
-		Config: cfg, Settings: settings, JitsiURL: *jitsiURL, Signer: signer, Timeout: *timeout,
+		Config: cfg, Settings: settings, JitsiURL: *jitsiURL, Signer: g.signer, Timeout: *timeout,
 	})
 	if err != nil {
 		return exitError{code: 2, msg: "jitsi-gate " + err.Error()}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -41,16 +40,11 @@ func runExplain(ctx context.Context, e env, args []string) error {
 	}
 	username := fs.Arg(0)
 
-	cfg, err := loadConfig(*configPath, e.getenv)
-	if err != nil {
-		printProblems(e.stderr, *configPath, err)
-		return exitError{code: 1}
-	}
-	logger := newLogger(io.Discard, cfg.Log)
-	g, err := build(cfg, logger)
+	g, err := loadGateway(*configPath, e)
 	if err != nil {
 		return err
 	}
+	cfg := g.cfg
 	b, err := pickBackend(cfg, *backendID)
 	if err != nil {
 		return exitError{code: 2, msg: "jitsi-gate explain: " + err.Error()}

@@ -56,7 +56,7 @@ func runCheckConfig(ctx context.Context, e env, args []string) error {
 	logger := newLogger(io.Discard, cfg.Log)
 	g, err := build(cfg, logger)
 	if err != nil {
-		fmt.Fprintf(e.stdout, "%s: %v\n", nameOf(*configPath), err)
+		printProblems(e.stdout, *configPath, err)
 		return exitError{code: 1}
 	}
 	for _, w := range cfg.Warnings() {
@@ -116,19 +116,11 @@ func runToken(_ context.Context, e env, args []string) error {
 		fs.Usage()
 		return exitError{code: 2, msg: "jitsi-gate token: -user and -room are required"}
 	}
-	cfg, err := loadConfig(*configPath, e.getenv)
-	if err != nil {
-		printProblems(e.stderr, *configPath, err)
-		return exitError{code: 1}
-	}
-	pol, err := buildPolicy(cfg.Rules)
+	g, err := loadGateway(*configPath, e)
 	if err != nil {
 		return err
 	}
-	signer, _, err := buildSigner(cfg.Jitsi.Signing)
-	if err != nil {
-		return err
-	}
+	cfg, pol, signer := g.cfg, g.policy, g.signer
 	rn, err := room.Parse(*roomName)
 	if err != nil {
 		return exitError{code: 1, msg: "jitsi-gate token: room: " + err.Error()}

@@ -40,12 +40,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	g, err := build(cfg, logger)
 	if err != nil {
-		return fmt.Errorf("not starting: %w", err)
+		printProblems(e.stderr, *configPath, err)
+		return exitError{code: 1, msg: "jitsi-gate: not starting because of the configuration problems above"}
 	}
-	handler, err := newHandler(g, logger)
-	if err != nil {
-		return fmt.Errorf("not starting: %w", err)
-	}
+	handler := g.handler
 	for _, o := range g.oidcs {
 		// Discovery in the background: pages work while a provider is down.
 		o.Start(ctx)

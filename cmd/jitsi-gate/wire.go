@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -22,6 +23,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
+	"github.com/jitsi-gate/jitsi-gate/internal/room"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 	staticfiles "github.com/jitsi-gate/jitsi-gate/static"
@@ -49,6 +51,21 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// loadGateway loads the config at path (the built-in demo for "") and
+// builds the gateway, printing every problem to stderr. The commands that
+// mint or explain tokens use it, so they see what serve would run.
+func loadGateway(path string, e env) (*gateway, error) {
+	cfg, err := loadConfig(path, e.getenv)
+	if err == nil {
+		var g *gateway
+		if g, err = build(cfg, newLogger(io.Discard, cfg.Log)); err == nil {
+			return g, nil
+		}
+	}
+	printProblems(e.stderr, path, err)
+	return nil, exitError{code: 1}
+}
+
 // gateway is everything built from a config: what serve runs and what the
 // other commands use parts of.
 type gateway struct {
@@ -60,29 +77,25 @@ type gateway struct {
 	redirects []auth.RedirectAuthenticator
 	ldaps     map[string]*ldap.Authenticator
 	oidcs     []*oidc.Authenticator
+	sessions  *session.Manager
+	handler   http.Handler
 }
 
-// build turns a validated config into working components. Errors here are
-// the ones only a real attempt finds (an unusable key file, a backend that
-// refuses its settings); they are collected and returned together.
+// build turns a parsed config into the running parts, exactly as serve
+// runs them (check-config calls it too, so whatever check-config accepts,
+// serve starts). Each component checks its own settings in its
+// constructor; what they refuse comes back as config problems with the
+// key path and line, all at once.
 func build(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
 	g := &gateway{cfg: cfg, ldaps: make(map[string]*ldap.Authenticator)}
-	var errs []error
+	ps := &problems{cfg: cfg}
 
-	pol, err := buildPolicy(cfg.Rules)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	g.policy = pol
-
-	g.signer, g.keys, err = buildSigner(cfg.Jitsi.Signing)
-	if err != nil {
-		errs = append(errs, err)
-	}
+	g.policy = buildPolicy(cfg.Rules, ps)
+	g.signer, g.keys = buildSigner(cfg.Jitsi.Signing, ps)
 
 	publicURL := strings.TrimSuffix(cfg.Server.PublicURL, "/")
 	for i, b := range cfg.Backends {
-		path := fmt.Sprintf("backends[%d] (%s)", i, b.ID)
+		path := fmt.Sprintf("backends[%d]", i)
 		switch b.Type {
 		case "static":
 			users := make([]static.User, 0, len(b.Users))
@@ -92,14 +105,14 @@ func build(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
 			}
 			a, err := static.New(b.ID, b.Label, users)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", path, err))
+				ps.add(path, err)
 				continue
 			}
 			g.passwords = append(g.passwords, a)
 		case "ldap":
 			a, err := ldap.New(ldapConfig(b), logger)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", path, err))
+				ps.add(path, err)
 				continue
 			}
 			g.passwords = append(g.passwords, a)
@@ -107,22 +120,81 @@ func build(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
 		case "oidc":
 			a, err := oidc.New(oidcConfig(b, publicURL), logger)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", path, err))
+				ps.add(path, err)
 				continue
 			}
 			g.redirects = append(g.redirects, a)
 			g.oidcs = append(g.oidcs, a)
 		default:
-			errs = append(errs, fmt.Errorf("%s: unknown type %q", path, b.Type))
+			ps.add(path+".type", fmt.Errorf("unknown type %q", b.Type))
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+
+	publicU, err := url.Parse(publicURL)
+	if err != nil {
+		ps.add("server.public_url", err)
+		return nil, ps.err()
+	}
+	sessions, err := session.NewManager(session.Options{
+		Secret:     []byte(cfg.Session.Secret),
+		Lifetime:   cfg.Session.Lifetime,
+		Secure:     publicU.Scheme == "https",
+		CookieName: cfg.Session.CookieName,
+		Path:       cookiePath(publicU),
+	})
+	if err != nil {
+		ps.add("session", err)
+	}
+	g.sessions = sessions
+
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	g.handler = newHandler(g, publicU, logger, ps)
+	if err := ps.err(); err != nil {
+		return nil, err
 	}
 	return g, nil
 }
 
-func buildPolicy(rules []config.Rule) (*policy.Policy, error) {
+// problems collects what the components refuse, as config problems.
+type problems struct {
+	cfg  *config.Config
+	list config.Problems
+}
+
+// policyErrRE finds the rule a policy error is about.
+var policyErrRE = regexp.MustCompile(`^policy: (rules\[\d+\])(?: \("[^"]*"\))?: `)
+
+// add records err at path. Errors that name their own setting (a session
+// option, a policy rule) are moved to that key.
+func (p *problems) add(path string, err error) {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			p.add(path, e)
+		}
+		return
+	}
+	msg, hint := err.Error(), ""
+	var se *session.SettingError
+	switch {
+	case errors.As(err, &se):
+		path, msg, hint = "session."+se.Setting, se.Message, se.Hint
+	case policyErrRE.MatchString(msg):
+		m := policyErrRE.FindStringSubmatch(msg)
+		path, msg = m[1], msg[len(m[0]):]
+	}
+	p.list = append(p.list, p.cfg.Problem(path, msg, hint))
+}
+
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return &p.list
+}
+
+func buildPolicy(rules []config.Rule, ps *problems) *policy.Policy {
 	prs := make([]policy.Rule, 0, len(rules))
 	for _, r := range rules {
 		prs = append(prs, policy.Rule{
@@ -141,45 +213,50 @@ func buildPolicy(rules []config.Rule) (*policy.Policy, error) {
 	}
 	p, err := policy.Compile(prs)
 	if err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
+		ps.add("rules", err)
 	}
-	return p, nil
+	return p
 }
 
 // buildSigner loads the signing key. For RS256 it also returns the public
 // keys to serve: the current one and retired ones still in rotation.
-func buildSigner(s config.Signing) (*token.Signer, *token.PublicKeySet, error) {
+func buildSigner(s config.Signing, ps *problems) (*token.Signer, *token.PublicKeySet) {
+	const p = "jitsi.signing"
 	switch s.Algorithm {
 	case "HS256":
 		signer, err := token.NewHS256([]byte(s.Secret))
 		if err != nil {
-			return nil, nil, fmt.Errorf("jitsi.signing.secret: %w", err)
+			ps.add(p+".secret", err)
 		}
-		return signer, nil, nil
+		return signer, nil
 	case "RS256":
-		// The config loader has read and checked the key files.
-		key := s.PrivateKey
-		if key == nil {
-			return nil, nil, fmt.Errorf("jitsi.signing.private_key_file %s: no key loaded", s.PrivateKeyFile)
+		key, err := token.ReadPrivateKeyFile(s.PrivateKeyFile)
+		if err != nil {
+			ps.add(p+".private_key_file", err)
+			return nil, nil
 		}
 		signer, err := token.NewRS256(key, s.KeyID)
 		if err != nil {
-			return nil, nil, fmt.Errorf("jitsi.signing: %w", err)
+			ps.add(p, err)
+			return nil, nil
 		}
 		pubs := map[string]*rsa.PublicKey{s.KeyID: &key.PublicKey}
-		for i, p := range s.PreviousPublicKeys {
-			if p.Key == nil {
-				return nil, nil, fmt.Errorf("jitsi.signing.previous_public_keys[%d] %s: no key loaded", i, p.PublicKeyFile)
+		for i, pk := range s.PreviousPublicKeys {
+			k, err := token.ReadPublicKeyFile(pk.PublicKeyFile)
+			if err != nil {
+				ps.add(fmt.Sprintf("%s.previous_public_keys[%d].public_key_file", p, i), err)
+				continue
 			}
-			pubs[p.KeyID] = p.Key
+			pubs[pk.KeyID] = k
 		}
 		set, err := token.NewPublicKeySet(pubs)
 		if err != nil {
-			return nil, nil, fmt.Errorf("jitsi.signing: %w", err)
+			ps.add(p+".previous_public_keys", err)
 		}
-		return signer, set, nil
+		return signer, set
 	default:
-		return nil, nil, fmt.Errorf("jitsi.signing.algorithm: unsupported %q", s.Algorithm)
+		ps.add(p+".algorithm", fmt.Errorf("unsupported %q", s.Algorithm))
+		return nil, nil
 	}
 }
 
@@ -213,24 +290,33 @@ func oidcConfig(b config.Backend, publicURL string) oidc.Config {
 	}
 }
 
-// newHandler builds the web server for g.
-func newHandler(g *gateway, logger *slog.Logger) (http.Handler, error) {
+// newHandler builds the web server for g; what it refuses goes to ps.
+func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problems) http.Handler {
 	cfg := g.cfg
-	publicURL, err := url.Parse(strings.TrimSuffix(cfg.Server.PublicURL, "/"))
-	if err != nil {
-		return nil, fmt.Errorf("server.public_url: %w", err)
-	}
 	jitsiURL, err := url.Parse(cfg.Jitsi.URL)
 	if err != nil {
-		return nil, fmt.Errorf("jitsi.url: %w", err)
+		ps.add("jitsi.url", err)
+		return nil
 	}
 	jitsiOrigin := &url.URL{Scheme: jitsiURL.Scheme, Host: jitsiURL.Host}
+	// Tenants are path segments next to Jitsi's own (static, libs, ...).
+	for i, t := range cfg.Jitsi.Tenants {
+		if _, err := room.ParseTenant(t); err != nil {
+			ps.add(fmt.Sprintf("jitsi.tenants[%d]", i), err)
+		}
+	}
+	if t := cfg.Jitsi.PathTenant(); t != "" {
+		if _, err := room.ParseTenant(t); err != nil {
+			ps.add("jitsi.url", err)
+		}
+	}
 
 	var proxies []netip.Prefix
-	for _, p := range cfg.Server.TrustedProxies {
+	for i, p := range cfg.Server.TrustedProxies {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
-			return nil, fmt.Errorf("server.trusted_proxies: %w", err)
+			ps.add(fmt.Sprintf("server.trusted_proxies[%d]", i), err)
+			continue
 		}
 		proxies = append(proxies, pfx)
 	}
@@ -244,23 +330,22 @@ func newHandler(g *gateway, logger *slog.Logger) (http.Handler, error) {
 	if cfg.UI.LogoFile != "" {
 		logo, err := os.ReadFile(cfg.UI.LogoFile)
 		if err != nil {
-			return nil, fmt.Errorf("ui.logo_file: %w", err)
+			ps.add("ui.logo_file", fmt.Errorf("cannot read: %w", err))
 		}
 		ui.Logo, ui.LogoType = logo, logoType(cfg.UI.LogoFile)
 	}
-
-	sessions, err := session.NewManager(session.Options{
-		Secret:     []byte(cfg.Session.Secret),
-		Lifetime:   cfg.Session.Lifetime,
-		Secure:     publicURL.Scheme == "https",
-		CookieName: cfg.Session.CookieName,
-		Path:       cookiePath(publicURL),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("session: %w", err)
+	if dir := cfg.UI.TemplatesDir; dir != "" {
+		if st, err := os.Stat(dir); err != nil {
+			ps.add("ui.templates_dir", fmt.Errorf("cannot read: %w", err))
+		} else if !st.IsDir() {
+			ps.add("ui.templates_dir", fmt.Errorf("%s is not a directory", dir))
+		}
+	}
+	if len(ps.list) > 0 {
+		return nil
 	}
 
-	return web.NewServer(web.Options{
+	h, err := web.NewServer(web.Options{
 		PublicURL: publicURL,
 		Jitsi: web.JitsiOptions{
 			URL:               jitsiOrigin,
@@ -287,10 +372,16 @@ func newHandler(g *gateway, logger *slog.Logger) (http.Handler, error) {
 		Policy:     g.policy,
 		Signer:     g.signer,
 		PublicKeys: g.keys,
-		Sessions:   sessions,
+		Sessions:   g.sessions,
 		Templates:  templates.WithOverrides(cfg.UI.TemplatesDir),
 		Static:     staticfiles.FS(),
 	})
+	if err != nil {
+		// Templates overridden by the admin are parsed here.
+		ps.add("ui.templates_dir", err)
+		return nil
+	}
+	return h
 }
 
 func cookiePath(u *url.URL) string {

@@ -8,7 +8,6 @@
 package config
 
 import (
-	"crypto/rsa"
 	"time"
 )
 
@@ -23,6 +22,25 @@ type Config struct {
 	Log      Log       `yaml:"log"`
 	// RateLimit protects password logins against guessing.
 	RateLimit RateLimit `yaml:"rate_limit"`
+
+	// lines maps key paths to their line in the file; envOf maps key paths
+	// whose whole value was one ${NAME} to NAME. Both are filled by Parse.
+	lines map[string]int
+	envOf map[string]string
+}
+
+// Problem builds a problem at a key path with its line in the file, for
+// the components that check their own settings when the gateway is built
+// (a key file that is not a key, an LDAP filter that does not compile).
+func (c *Config) Problem(path, message, hint string) Problem {
+	return Problem{Path: path, Line: lineOf(c.lines, path), Message: message, Hint: hint}
+}
+
+// EnvVar returns the environment variable that the value at path was
+// written as (jitsi.signing.secret: "${JWT_APP_SECRET}" → JWT_APP_SECRET),
+// or "" when it was written out or came from a file.
+func (c *Config) EnvVar(path string) string {
+	return c.envOf[path]
 }
 
 // Server is where the gateway listens and how browsers reach it.
@@ -78,18 +96,12 @@ type Signing struct {
 	// PreviousPublicKeys are still published (but never used to sign)
 	// during an RS256 key rotation.
 	PreviousPublicKeys []PublicKey `yaml:"previous_public_keys"`
-
-	// PrivateKey is PrivateKeyFile, parsed by Parse (RS256 only), so that
-	// a bad key is a config error and nothing else reads the file again.
-	PrivateKey *rsa.PrivateKey `yaml:"-"`
 }
 
 // PublicKey is a retired RS256 key that is still served to Jitsi.
 type PublicKey struct {
 	KeyID         string `yaml:"key_id"`
 	PublicKeyFile string `yaml:"public_key_file"`
-	// Key is PublicKeyFile, parsed by Parse.
-	Key *rsa.PublicKey `yaml:"-"`
 }
 
 // Session configures the login cookie.

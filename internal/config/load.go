@@ -8,11 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // defaultYAML is config.example.yaml (a test keeps the two identical), so
@@ -56,16 +54,14 @@ func Parse(data []byte, baseDir string, getenv func(string) string) (*Config, er
 		return nil, &Problems{*syntax}
 	}
 
-	w := &walker{getenv: getenv, lines: map[string]int{}, expanded: map[*yaml.Node]bool{}}
+	w := &tree{getenv: getenv, lines: map[string]int{}, paths: map[pos]string{}, keys: map[pos]string{}, envOf: map[string]string{}, expanded: map[*yaml.Node]bool{}}
 	cfg := &Config{}
 	if root != nil {
-		w.walk(root, configType, "")
-		// The walker has checked every key and scalar, so this decode only
-		// fails when the walker missed something; its errors are then
-		// reported as they are. With walker problems the decode still fills
-		// in what it can, so validation below can look at the rest.
-		if err := root.Decode(cfg); err != nil && len(w.problems) == 0 {
-			w.problems = append(w.problems, decodeErrorProblems(err)...)
+		w.walk(root, "")
+		// With problems the decode still fills in what it can, so
+		// validation below can look at the rest.
+		if err := root.Load(cfg, yaml.WithKnownFields()); err != nil {
+			w.problems = append(w.problems, w.loadErrorProblems(err)...)
 		}
 	}
 	decodeProblems := w.problems
@@ -92,16 +88,12 @@ func Parse(data []byte, baseDir string, getenv func(string) string) (*Config, er
 	if len(all) > 0 {
 		for i := range all {
 			if all[i].Line == 0 && all[i].Path != "" {
-				all[i].Line = w.lineOf(all[i].Path)
+				all[i].Line = lineOf(w.lines, all[i].Path)
 			}
 		}
 		return nil, &all
 	}
-	if err := cfg.loadKeys(); err != nil {
-		// Validate has parsed the same files; this only fails if they
-		// changed in between.
-		return nil, &Problems{{Path: "jitsi.signing", Message: err.Error()}}
-	}
+	cfg.lines, cfg.envOf = w.lines, w.envOf
 	return cfg, nil
 }
 
@@ -130,21 +122,22 @@ func isUnder(path, parent string) bool {
 	return c == '.' || c == '['
 }
 
-var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
-
 // parseDocument parses data into a node tree. It returns the root mapping
 // (nil for an empty document) or a syntax problem with its line number.
 func parseDocument(data []byte) (*yaml.Node, *Problem) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec, err := yaml.NewLoader(bytes.NewReader(data))
+	if err != nil {
+		return nil, syntaxProblem(err)
+	}
 	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
+	if err := dec.Load(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, nil // empty file: every required key will be reported
 		}
 		return nil, syntaxProblem(err)
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	if err := dec.Load(&extra); err == nil {
 		return nil, &Problem{Line: extra.Line, Message: "the file holds more than one YAML document",
 			Hint: `remove the "---" line; jitsi-gate reads one document`}
 	} else if !errors.Is(err, io.EOF) {
@@ -165,43 +158,20 @@ func parseDocument(data []byte) (*yaml.Node, *Problem) {
 }
 
 func syntaxProblem(err error) *Problem {
-	msg := err.Error()
-	p := &Problem{Hint: `check the indentation (spaces, not tabs) and quote values that contain ": " or " #"`}
-	if m := lineRE.FindStringSubmatch(msg); m != nil {
-		p.Line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	// yaml.v3 reports scanner errors with 1-based line numbers but parser
-	// errors ("did not find expected ...") with the 0-based line of the
-	// construct being parsed (and none at all for line 0). Shift those so
-	// the admin is pointed at the right line.
-	for _, prefix := range []string{"did not find expected", "found duplicate", "found incompatible", "found undefined tag"} {
-		if strings.HasPrefix(msg, prefix) {
-			p.Line++
-			break
+	p := &Problem{Message: "invalid YAML: " + err.Error(),
+		Hint: `check the indentation (spaces, not tabs) and quote values that contain ": " or " #"`}
+	var le *yaml.LoadError
+	if errors.As(err, &le) {
+		// An unclosed quote or bracket is found at the end of the file;
+		// its start is where the admin looks. A misplaced key is found
+		// where it stands.
+		p.Line = le.Mark.Line
+		if le.ContextMark.Line > 0 && !strings.HasPrefix(le.Message, "did not find expected key") {
+			p.Line = le.ContextMark.Line
 		}
+		p.Message = "invalid YAML: " + le.Message
 	}
-	p.Message = "invalid YAML: " + msg
 	return p
-}
-
-// decodeErrorProblems turns a yaml.v3 decode error into problems.
-func decodeErrorProblems(err error) Problems {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return Problems{{Message: "cannot decode: " + err.Error()}}
-	}
-	var ps Problems
-	for _, e := range te.Errors {
-		p := Problem{Message: e}
-		if m := lineRE.FindStringSubmatch(e); m != nil {
-			p.Line, _ = strconv.Atoi(m[1])
-			p.Message = e[len(m[0]):]
-		}
-		ps = append(ps, p)
-	}
-	return ps
 }
 
 // UnmarshalYAML accepts a single string or a list of strings.
@@ -221,20 +191,14 @@ func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 				item = item.Alias
 			}
 			if item.Kind != yaml.ScalarNode {
-				return typeError("line %d: expected a string, got a %s", item.Line, kindName(item))
+				return fmt.Errorf("expected a text value, got a %s", kindName(item))
 			}
 			out = append(out, item.Value)
 		}
 		*l = out
 		return nil
 	}
-	return typeError("line %d: expected a string or a list of strings, got a %s", n.Line, kindName(n))
-}
-
-// typeError returns a *yaml.TypeError: yaml.v3 aborts the whole decode on
-// any other error from an UnmarshalYAML, but keeps going after this one.
-func typeError(format string, args ...any) error {
-	return &yaml.TypeError{Errors: []string{fmt.Sprintf(format, args...)}}
+	return fmt.Errorf("expected a text value or a list of them, got a %s", kindName(n))
 }
 
 func kindName(n *yaml.Node) string {
@@ -298,25 +262,4 @@ func (c *Config) resolveFiles(baseDir string, col *collector) {
 	}
 	resolve(&c.UI.LogoFile)
 	resolve(&c.UI.TemplatesDir)
-}
-
-// loadKeys fills Signing.PrivateKey and PublicKey.Key from their files.
-func (c *Config) loadKeys() error {
-	s := &c.Jitsi.Signing
-	if s.Algorithm != "RS256" {
-		return nil
-	}
-	k, err := loadPrivateKey(s.PrivateKeyFile)
-	if err != nil {
-		return err
-	}
-	s.PrivateKey = k
-	for i := range s.PreviousPublicKeys {
-		pk, err := loadPublicKey(s.PreviousPublicKeys[i].PublicKeyFile)
-		if err != nil {
-			return err
-		}
-		s.PreviousPublicKeys[i].Key = pk
-	}
-	return nil
 }

@@ -1,11 +1,9 @@
 package config
 
 import (
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"reflect"
@@ -23,7 +21,6 @@ import (
 const (
 	MaxTokenLifetime   = 24 * time.Hour
 	MaxSessionLifetime = 30 * 24 * time.Hour
-	MinSecretBytes     = 32
 )
 
 var (
@@ -56,12 +53,6 @@ var knownFeatures = []string{
 // JWT_APP_SECRET, leaving prosody without a secret.
 var boolishWords = []string{"0", "1", "f", "t", "false", "true", "no", "yes", "off", "on"}
 
-// reservedAuthParams are set by the OIDC flow itself.
-var reservedAuthParams = []string{
-	"client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
-	"code_challenge", "code_challenge_method",
-}
-
 // demoPasswordHashes are the bcrypt hashes of the demo accounts in
 // config.example.yaml (password = username). A test keeps the list in step
 // with the file.
@@ -74,8 +65,9 @@ var demoPasswordHashes = []string{
 const secretHint = "generate one with: openssl rand -hex 32"
 
 // Validate checks the configuration (with defaults applied, as Parse does)
-// and returns every problem as a *Problems, or nil. It reads the files the
-// configuration names (keys, CA, logo) but changes nothing.
+// and returns every problem as a *Problems, or nil. It reads no files: the
+// keys, CA bundles, logo and templates a configuration names are read and
+// checked by the components that use them when the gateway is built.
 func (c *Config) Validate() error {
 	v := &collector{}
 	c.validateServer(v)
@@ -239,14 +231,9 @@ func (c *Config) validateSigning(v *collector) {
 			v.add(p+".secret", "is required for HS256 (the secret shared with prosody's app_secret / docker JWT_APP_SECRET)", secretHint)
 		case slices.Contains(boolishWords, strings.ToLower(sec)):
 			v.add(p+".secret", "looks like a boolean; docker-jitsi-meet's toBool drops such a JWT_APP_SECRET", secretHint)
-		default:
-			if len(sec) < MinSecretBytes {
-				v.add(p+".secret", fmt.Sprintf("is %d bytes long; HS256 needs at least %d", len(sec), MinSecretBytes), secretHint)
-			}
-			if !hsSecretRE.MatchString(sec) {
-				v.add(p+".secret", "contains characters other than letters, digits and _ + / = . -",
-					"prosody's app_secret is a Lua string literal where other characters break; "+secretHint)
-			}
+		case !hsSecretRE.MatchString(sec):
+			v.add(p+".secret", "contains characters other than letters, digits and _ + / = . -",
+				"prosody's app_secret is a Lua string literal where other characters break; "+secretHint)
 		}
 		for _, f := range []struct {
 			key string
@@ -266,8 +253,6 @@ func (c *Config) validateSigning(v *collector) {
 		}
 		if s.PrivateKeyFile == "" {
 			v.add(p+".private_key_file", "is required for RS256", "create a key with: jitsi-gate keygen")
-		} else if _, err := loadPrivateKey(s.PrivateKeyFile); err != nil {
-			v.add(p+".private_key_file", err.Error(), "create a key with: jitsi-gate keygen")
 		}
 		checkKeyID(v, p+".key_id", s.KeyID)
 		seen := map[string]int{}
@@ -285,8 +270,6 @@ func (c *Config) validateSigning(v *collector) {
 			}
 			if pk.PublicKeyFile == "" {
 				v.add(pp+".public_key_file", "is required", "the public half of the retired key (openssl rsa -pubout)")
-			} else if _, err := loadPublicKey(pk.PublicKeyFile); err != nil {
-				v.add(pp+".public_key_file", err.Error(), "")
 			}
 		}
 	default:
@@ -312,8 +295,6 @@ func (c *Config) validateSession(v *collector) {
 	switch {
 	case s.Secret == "":
 		v.add("session.secret", "is required (it protects the login cookie)", secretHint+"; every replica needs the same one")
-	case len(s.Secret) < MinSecretBytes:
-		v.add("session.secret", fmt.Sprintf("is %d bytes long; at least %d are needed", len(s.Secret), MinSecretBytes), secretHint)
 	}
 	switch {
 	case s.Lifetime <= 0:
@@ -321,28 +302,6 @@ func (c *Config) validateSession(v *collector) {
 	case s.Lifetime > MaxSessionLifetime:
 		v.add("session.lifetime", fmt.Sprintf("%s is longer than the maximum of 720h (30 days)", s.Lifetime), "e.g. 8h (a school day)")
 	}
-	if !isCookieToken(s.CookieName) {
-		v.add("session.cookie_name", fmt.Sprintf("%q is not a valid cookie name", s.CookieName),
-			"use letters, digits, '_' and '-', e.g. jitsi_gate")
-	} else if (strings.HasPrefix(s.CookieName, "__Host-") || strings.HasPrefix(s.CookieName, "__Secure-")) &&
-		!strings.HasPrefix(c.Server.PublicURL, "https://") {
-		v.add("session.cookie_name", "the __Host-/__Secure- prefixes need an https server.public_url",
-			"browsers drop such cookies over http")
-	}
-}
-
-// isCookieToken reports whether s is an RFC 6265 cookie name (an RFC 2616
-// token).
-func isCookieToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r <= ' ' || r >= 0x7f || strings.ContainsRune(`()<>@,;:\"/[]?={}`, r) {
-			return false
-		}
-	}
-	return true
 }
 
 func (c *Config) validateBackends(v *collector) {
@@ -473,13 +432,6 @@ func validateLDAP(v *collector, p string, l *LDAP) {
 		v.add(p+".start_tls", "start_tls is for ldap:// URLs; ldaps:// is already encrypted",
 			"remove start_tls, or use ldap://host:389 with start_tls: true")
 	}
-	if l.CAFile != "" {
-		if data, err := os.ReadFile(l.CAFile); err != nil {
-			v.add(p+".ca_file", "cannot read: "+err.Error(), "")
-		} else if !x509.NewCertPool().AppendCertsFromPEM(data) {
-			v.add(p+".ca_file", l.CAFile+" holds no PEM certificate", "it must contain -----BEGIN CERTIFICATE----- blocks")
-		}
-	}
 	switch {
 	case l.BindDN != "" && l.BindPassword == "":
 		v.add(p+".bind_password", "is required when bind_dn is set", "set bind_password_file (or bind_password), or remove bind_dn for an anonymous search")
@@ -499,7 +451,6 @@ func validateLDAP(v *collector, p string, l *LDAP) {
 	case !strings.Contains(f, "{username}"):
 		v.add(us+".filter", "must contain {username}", "e.g. (&(objectClass=person)(uid={username}))")
 	default:
-		checkFilter(v, us+".filter", f)
 	}
 	checkSet(v, us, "id_attribute", l.UserSearch.IDAttribute)
 	checkSet(v, us, "name_attribute", l.UserSearch.NameAttribute)
@@ -513,7 +464,6 @@ func validateLDAP(v *collector, p string, l *LDAP) {
 		case !strings.Contains(g.Filter, "{dn}"):
 			v.add(gs+".filter", "must contain {dn} (the user's DN)", "e.g. (member={dn}) or (uniqueMember={dn})")
 		default:
-			checkFilter(v, gs+".filter", g.Filter)
 		}
 	} else if g.Filter != "" || g.Nested {
 		v.add(gs+".base_dn", "is required when group_search is used", "e.g. ou=groups,dc=example,dc=org")
@@ -524,28 +474,6 @@ func validateLDAP(v *collector, p string, l *LDAP) {
 func checkSet(v *collector, p, key, val string) {
 	if strings.TrimSpace(val) == "" {
 		v.add(p+"."+key, "must not be empty", "")
-	}
-}
-
-// checkFilter checks that an LDAP filter is wrapped in balanced parentheses.
-func checkFilter(v *collector, p, f string) {
-	depth := 0
-	for _, r := range f {
-		switch r {
-		case '(':
-			depth++
-		case ')':
-			depth--
-		}
-		if depth < 0 {
-			break
-		}
-	}
-	switch {
-	case depth != 0:
-		v.add(p, "has unbalanced parentheses", "count the ( and ); e.g. (&(objectClass=person)(uid={username}))")
-	case !strings.HasPrefix(f, "(") || !strings.HasSuffix(f, ")"):
-		v.add(p, "must be wrapped in parentheses", "e.g. ("+strings.Trim(f, "()")+")")
 	}
 }
 
@@ -581,17 +509,7 @@ func validateOIDC(v *collector, p string, o *OIDC) {
 	checkSet(v, p, "name_claim", o.NameClaim)
 	checkSet(v, p, "email_claim", o.EmailClaim)
 	checkSet(v, p, "id_claim", o.IDClaim)
-	keys := make([]string, 0, len(o.AuthParams))
-	for k := range o.AuthParams {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if slices.Contains(reservedAuthParams, strings.ToLower(k)) {
-			v.add(p+".auth_params."+k, "is set by jitsi-gate's login flow and cannot be overridden",
-				"auth_params is for extras such as prompt or kc_idp_hint")
-		}
-	}
+
 }
 
 func (c *Config) validateRules(v *collector) {
@@ -689,20 +607,8 @@ func (c *Config) validateUI(v *collector) {
 	if u.LogoFile != "" {
 		switch strings.ToLower(filepath.Ext(u.LogoFile)) {
 		case ".png", ".svg", ".jpg", ".jpeg", ".webp":
-			if f, err := os.Open(u.LogoFile); err != nil {
-				v.add("ui.logo_file", "cannot read: "+err.Error(), "")
-			} else {
-				f.Close()
-			}
 		default:
 			v.add("ui.logo_file", "must be a .png, .svg, .jpg or .webp file", "")
-		}
-	}
-	if u.TemplatesDir != "" {
-		if st, err := os.Stat(u.TemplatesDir); err != nil {
-			v.add("ui.templates_dir", "cannot read: "+err.Error(), "")
-		} else if !st.IsDir() {
-			v.add("ui.templates_dir", u.TemplatesDir+" is not a directory", "")
 		}
 	}
 	if u.DefaultLanguage != "en" && u.DefaultLanguage != "de" {

@@ -2,13 +2,10 @@ package config
 
 import (
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -71,17 +68,10 @@ func TestValidate(t *testing.T) {
 		{"algorithm lower case", func(c *Config, _ string) { c.Jitsi.Signing.Algorithm = "hs256" }, "jitsi.signing.algorithm", "not supported", "write HS256"},
 		{"algorithm unknown", func(c *Config, _ string) { c.Jitsi.Signing.Algorithm = "ES256" }, "jitsi.signing.algorithm", "not supported", "RS256"},
 		{"hs256 secret missing", func(c *Config, _ string) { c.Jitsi.Signing.Secret = "" }, "jitsi.signing.secret", "is required", "openssl rand -hex 32"},
-		{"hs256 secret short", func(c *Config, _ string) { c.Jitsi.Signing.Secret = "0123456789" }, "jitsi.signing.secret", "10 bytes long", "openssl rand -hex 32"},
 		{"hs256 secret boolean", func(c *Config, _ string) { c.Jitsi.Signing.Secret = "Yes" }, "jitsi.signing.secret", "boolean", ""},
 		{"hs256 secret characters", func(c *Config, _ string) { c.Jitsi.Signing.Secret = `0123456789abcdef0123456789abcdef"]]` }, "jitsi.signing.secret", "characters other than", "Lua"},
 		{"hs256 with key_id", func(c *Config, _ string) { c.Jitsi.Signing.KeyID = "k1" }, "jitsi.signing.key_id", "only used with algorithm: RS256", ""},
 		{"rs256 without key file", func(c *Config, _ string) { rs256(c, "") }, "jitsi.signing.private_key_file", "is required", "keygen"},
-		{"rs256 unreadable key file", func(c *Config, dir string) { rs256(c, filepath.Join(dir, "nope.pem")) }, "jitsi.signing.private_key_file", "nope.pem", ""},
-		{"rs256 not PEM", func(c *Config, dir string) { rs256(c, writeFile(t, dir, "k.pem", "hello")) }, "jitsi.signing.private_key_file", "no PEM data found", ""},
-		{"rs256 small key", func(c *Config, dir string) {
-			priv, _ := writeRSAKey(t, dir, "small", 1024, false)
-			rs256(c, priv)
-		}, "jitsi.signing.private_key_file", "1024 bits", ""},
 		{"rs256 ok", func(c *Config, dir string) {
 			priv, _ := writeRSAKey(t, dir, "k", 2048, true)
 			rs256(c, priv)
@@ -106,24 +96,13 @@ func TestValidate(t *testing.T) {
 			rs256(c, priv)
 			c.Jitsi.Signing.PreviousPublicKeys = []PublicKey{{KeyID: "old-1", PublicKeyFile: pub}, {KeyID: "old-1", PublicKeyFile: pub}}
 		}, "jitsi.signing.previous_public_keys[1].key_id", "also used by previous_public_keys[0]", ""},
-		{"rs256 previous key not a public key", func(c *Config, dir string) {
-			priv, _ := writeRSAKey(t, dir, "k", 2048, false)
-			rs256(c, priv)
-			c.Jitsi.Signing.PreviousPublicKeys = []PublicKey{{KeyID: "old-1", PublicKeyFile: priv}}
-		}, "jitsi.signing.previous_public_keys[0].public_key_file", "no public key or certificate", ""},
 		{"token lifetime too long", func(c *Config, _ string) { c.Jitsi.TokenLifetime = 48 * time.Hour }, "jitsi.token_lifetime", "maximum of 24h", "revoke"},
 		{"token lifetime negative", func(c *Config, _ string) { c.Jitsi.TokenLifetime = -time.Minute }, "jitsi.token_lifetime", "greater than 0", ""},
 
 		// session
 		{"session secret missing", func(c *Config, _ string) { c.Session.Secret = "" }, "session.secret", "is required", "openssl"},
-		{"session secret short", func(c *Config, _ string) { c.Session.Secret = "short" }, "session.secret", "5 bytes long", ""},
 		{"session lifetime too long", func(c *Config, _ string) { c.Session.Lifetime = 1000 * time.Hour }, "session.lifetime", "720h", ""},
 		{"session lifetime negative", func(c *Config, _ string) { c.Session.Lifetime = -time.Hour }, "session.lifetime", "greater than 0", ""},
-		{"cookie name with space", func(c *Config, _ string) { c.Session.CookieName = "jitsi gate" }, "session.cookie_name", "not a valid cookie name", ""},
-		{"__Host- cookie over http", func(c *Config, _ string) {
-			c.Session.CookieName = "__Host-gate"
-			c.Server.PublicURL = "http://localhost:8080"
-		}, "session.cookie_name", "https", ""},
 
 		// demo secrets
 		{"demo jwt secret without preview", func(c *Config, _ string) {
@@ -202,9 +181,6 @@ func TestValidate(t *testing.T) {
 		{"ldap user base_dn missing", func(c *Config, _ string) { addLDAP(c, func(l *LDAP) { l.UserSearch.BaseDN = "" }) }, "backends[1].user_search.base_dn", "is required", ""},
 		{"ldap user filter missing", func(c *Config, _ string) { addLDAP(c, func(l *LDAP) { l.UserSearch.Filter = "" }) }, "backends[1].user_search.filter", "is required", "sAMAccountName"},
 		{"ldap user filter without placeholder", func(c *Config, _ string) { addLDAP(c, func(l *LDAP) { l.UserSearch.Filter = "(uid=%s)" }) }, "backends[1].user_search.filter", "{username}", ""},
-		{"ldap user filter unbalanced", func(c *Config, _ string) { addLDAP(c, func(l *LDAP) { l.UserSearch.Filter = "(&(uid={username})" }) }, "backends[1].user_search.filter", "unbalanced", ""},
-		{"ldap user filter closes early", func(c *Config, _ string) { addLDAP(c, func(l *LDAP) { l.UserSearch.Filter = "(uid={username}))(" }) }, "backends[1].user_search.filter", "unbalanced", ""},
-		{"ldap user filter without parentheses", func(c *Config, _ string) { addLDAP(c, func(l *LDAP) { l.UserSearch.Filter = "uid={username}" }) }, "backends[1].user_search.filter", "parentheses", "(uid={username})"},
 		{"ldap group filter without {dn}", func(c *Config, _ string) {
 			addLDAP(c, func(l *LDAP) {
 				l.MemberOfAttribute = ""
@@ -218,10 +194,6 @@ func TestValidate(t *testing.T) {
 			addLDAP(c, func(l *LDAP) { l.GroupSearch.Filter = "(member={dn})" })
 		}, "backends[1].group_search.base_dn", "is required", ""},
 		{"ldap timeout negative", func(c *Config, _ string) { addLDAP(c, func(l *LDAP) { l.Timeout = -time.Second }) }, "backends[1].timeout", "greater than 0", ""},
-		{"ldap ca_file unreadable", func(c *Config, dir string) { addLDAP(c, func(l *LDAP) { l.CAFile = filepath.Join(dir, "ca.pem") }) }, "backends[1].ca_file", "ca.pem", ""},
-		{"ldap ca_file not a certificate", func(c *Config, dir string) {
-			addLDAP(c, func(l *LDAP) { l.CAFile = writeFile(t, dir, "ca.pem", "not pem") })
-		}, "backends[1].ca_file", "no PEM certificate", ""},
 
 		// oidc
 		{"oidc ok", func(c *Config, _ string) { c.Backends = append(c.Backends, oidcBackend()) }, "", "", ""},
@@ -238,11 +210,6 @@ func TestValidate(t *testing.T) {
 		{"oidc groups claim dotted ok", func(c *Config, _ string) {
 			addOIDC(c, func(o *OIDC) { o.GroupsClaim = StringList{"resource_access.jitsi-gate.roles"} })
 		}, "", "", ""},
-		{"oidc reserved auth param", func(c *Config, _ string) {
-			addOIDC(c, func(o *OIDC) {
-				o.AuthParams = map[string]string{"prompt": "login", "redirect_uri": "https://evil.example"}
-			})
-		}, "backends[1].auth_params.redirect_uri", "cannot be overridden", ""},
 
 		// rules
 		{"rule name missing", func(c *Config, _ string) { c.Rules[0].Name = "" }, "rules[0].name", "is required", ""},
@@ -273,10 +240,7 @@ func TestValidate(t *testing.T) {
 		{"color name", func(c *Config, _ string) { c.UI.PrimaryColor = "blue" }, "ui.primary_color", "#rgb", "quote"},
 		{"color ok", func(c *Config, _ string) { c.UI.PrimaryColor = "#1A73e8" }, "", "", ""},
 		{"logo gif", func(c *Config, dir string) { c.UI.LogoFile = writeFile(t, dir, "logo.gif", "GIF") }, "ui.logo_file", ".png, .svg", ""},
-		{"logo missing", func(c *Config, dir string) { c.UI.LogoFile = filepath.Join(dir, "logo.png") }, "ui.logo_file", "cannot read", ""},
 		{"logo ok", func(c *Config, dir string) { c.UI.LogoFile = writeFile(t, dir, "logo.webp", "RIFF") }, "", "", ""},
-		{"templates_dir is a file", func(c *Config, dir string) { c.UI.TemplatesDir = writeFile(t, dir, "tpl", "") }, "ui.templates_dir", "not a directory", ""},
-		{"templates_dir missing", func(c *Config, dir string) { c.UI.TemplatesDir = filepath.Join(dir, "none") }, "ui.templates_dir", "cannot read", ""},
 		{"language", func(c *Config, _ string) { c.UI.DefaultLanguage = "fr" }, "ui.default_language", "not available", "en or de"},
 		{"log level", func(c *Config, _ string) { c.Log.Level = "verbose" }, "log.level", "not a log level", ""},
 		{"log format", func(c *Config, _ string) { c.Log.Format = "xml" }, "log.format", "not a log format", ""},
@@ -317,7 +281,7 @@ func TestValidateReportsEverything(t *testing.T) {
 	c := mustParse(t, baseYAML(), nil)
 	c.Server.Listen = "nope"
 	c.Jitsi.AppID = ""
-	c.Session.Secret = "short"
+	c.Session.Secret = ""
 	c.Rules[0].Role = "boss"
 	c.Log.Level = "loud"
 	err := c.Validate()
@@ -431,14 +395,10 @@ func TestClosest(t *testing.T) {
 	}
 }
 
-// TestDecodeErrorProblems covers the safety net for errors the walker did
-// not predict.
-func TestDecodeErrorProblems(t *testing.T) {
-	ps := decodeErrorProblems(&yaml.TypeError{Errors: []string{"line 7: cannot unmarshal x", "no line"}})
-	if len(ps) != 2 || ps[0].Line != 7 || ps[0].Message != "cannot unmarshal x" || ps[1].Line != 0 || ps[1].Message != "no line" {
-		t.Errorf("got %+v", ps)
-	}
-	ps = decodeErrorProblems(errors.New("boom"))
+// TestLoadErrorProblems covers an error that is not the library's list.
+func TestLoadErrorProblems(t *testing.T) {
+	w := &tree{paths: map[pos]string{}, keys: map[pos]string{}}
+	ps := w.loadErrorProblems(errors.New("boom"))
 	if len(ps) != 1 || !strings.Contains(ps[0].Message, "boom") {
 		t.Errorf("got %+v", ps)
 	}

@@ -350,7 +350,7 @@ func (d *run) checkGateway(ctx context.Context) Section {
 		add(Fail, "public key "+keyURL+" is not a PEM public key: "+err.Error(), "")
 		return sec
 	}
-	if want := d.opts.Config.Jitsi.Signing.PrivateKey; want != nil && !pub.Equal(&want.PublicKey) {
+	if want := d.opts.Signer.PublicKey(); want != nil && !pub.Equal(want) {
 		add(Fail, "the key served for kid "+kid+" is not the public half of private_key_file",
 			"another jitsi-gate (an old replica, another config) answers at this URL, or the key changed without a new "+
 				"key_id. Every replica needs the same key; a new key needs a new key_id.")

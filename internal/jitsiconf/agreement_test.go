@@ -142,11 +142,15 @@ func gatewayParts(t *testing.T, cfg *config.Config) (*policy.Policy, *token.Sign
 		}
 		return pol, signer, nil
 	case "RS256":
-		signer, err := token.NewRS256(s.PrivateKey, s.KeyID)
+		key, err := token.ReadPrivateKeyFile(s.PrivateKeyFile)
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys, err := token.NewPublicKeySet(map[string]*rsa.PublicKey{s.KeyID: &s.PrivateKey.PublicKey})
+		signer, err := token.NewRS256(key, s.KeyID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := token.NewPublicKeySet(map[string]*rsa.PublicKey{s.KeyID: &key.PublicKey})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -205,6 +205,11 @@ func Compile(rules []Rule) (*Policy, error) {
 		}
 		c.backends = lowerList(r.Backends, "match.backends", bad)
 		c.tenants = lowerList(r.Tenants, "match.tenants", bad)
+		for _, t := range c.tenants {
+			if _, err := room.ParseTenant(t); err != nil {
+				bad("match.tenants %q: %v", t, err)
+			}
+		}
 		if users := lowerList(r.Users, "match.users", bad); users != nil {
 			c.users = make(map[string]struct{}, len(users))
 			for _, u := range users {

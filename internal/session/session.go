@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -158,13 +159,30 @@ type jar struct {
 	store *sessions.CookieStore
 }
 
-// NewManager checks o and derives the cookie keys.
+// SettingError is an Options value NewManager refuses. Setting names the
+// option the way the config file does (secret, lifetime, cookie_name), so
+// the caller can point the admin at the right key.
+type SettingError struct {
+	Setting, Message, Hint string
+}
+
+func (e *SettingError) Error() string {
+	msg := "session: " + e.Setting + " " + e.Message
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
+	return msg
+}
+
+// NewManager checks o and derives the cookie keys. Refused options are
+// reported as a *SettingError.
 func NewManager(o Options) (*Manager, error) {
 	if len(o.Secret) < MinSecretLen {
-		return nil, fmt.Errorf("session: secret is %d bytes, need at least %d (e.g. openssl rand -base64 48)", len(o.Secret), MinSecretLen)
+		return nil, &SettingError{"secret", fmt.Sprintf("is %d bytes, need at least %d", len(o.Secret), MinSecretLen),
+			"generate one with: openssl rand -hex 32"}
 	}
 	if o.Lifetime < 0 || o.FlowLifetime < 0 {
-		return nil, errors.New("session: lifetimes must not be negative")
+		return nil, &SettingError{"lifetime", "must not be negative", ""}
 	}
 	if o.Lifetime == 0 {
 		o.Lifetime = DefaultLifetime
@@ -173,19 +191,19 @@ func NewManager(o Options) (*Manager, error) {
 		o.FlowLifetime = DefaultFlowLifetime
 	}
 	if o.Lifetime < time.Second || o.FlowLifetime < time.Second {
-		return nil, errors.New("session: lifetimes must be at least one second (cookie Max-Age has second precision)")
+		return nil, &SettingError{"lifetime", "must be at least one second", "cookie Max-Age has second precision"}
 	}
 	if o.CookieName == "" {
 		o.CookieName = DefaultCookieName
-	}
-	if !validCookieName(o.CookieName) {
-		return nil, fmt.Errorf("session: cookie name %q: use letters, digits, '-' and '_'", o.CookieName)
 	}
 	if o.Path == "" {
 		o.Path = "/"
 	}
 	if o.Path[0] != '/' {
-		return nil, fmt.Errorf("session: cookie path %q must start with /", o.Path)
+		return nil, &SettingError{"path", fmt.Sprintf("%q must start with /", o.Path), ""}
+	}
+	if err := checkCookieName(o.CookieName, o.Secure, o.Path); err != nil {
+		return nil, err
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -202,6 +220,25 @@ func NewManager(o Options) (*Manager, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// checkCookieName: the flow and logout cookies append to the name, so it
+// is kept to letters, digits, '-' and '_'. Browsers drop __Secure- cookies
+// without Secure, and __Host- cookies also unless Path=/ (a public_url
+// under a path, like https://meet.example.com/_auth, sets Path=/_auth).
+func checkCookieName(name string, secure bool, path string) error {
+	switch {
+	case !validCookieName(name):
+		return &SettingError{"cookie_name", fmt.Sprintf("%q is not a valid cookie name", name),
+			"use letters, digits, '_' and '-', e.g. jitsi_gate"}
+	case (strings.HasPrefix(name, "__Host-") || strings.HasPrefix(name, "__Secure-")) && !secure:
+		return &SettingError{"cookie_name", "the __Host-/__Secure- prefixes need an https server.public_url",
+			"browsers drop such cookies over http"}
+	case strings.HasPrefix(name, "__Host-") && path != "/":
+		return &SettingError{"cookie_name", fmt.Sprintf("a __Host- cookie must have Path=/, but server.public_url puts the gateway under %s", path),
+			"use the __Secure- prefix, or no prefix"}
+	}
+	return nil
 }
 
 func validCookieName(s string) bool {

@@ -12,9 +12,39 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"os"
 	"sort"
 	"strings"
 )
+
+// ReadPrivateKeyFile reads an RS256 private key from a PEM file.
+func ReadPrivateKeyFile(path string) (*rsa.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the key file: %w", err)
+	}
+	k, err := ParsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if bits := k.N.BitLen(); bits < MinRSABits {
+		return nil, fmt.Errorf("%s: the RSA key has %d bits, at least %d are needed", path, bits, MinRSABits)
+	}
+	return k, nil
+}
+
+// ReadPublicKeyFile reads an RSA public key (or certificate) from a PEM file.
+func ReadPublicKeyFile(path string) (*rsa.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the key file: %w", err)
+	}
+	k, err := ParsePublicKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
 
 // ParsePrivateKeyPEM reads the first private key in PEM data (PKCS#1
 // "RSA PRIVATE KEY" or PKCS#8 "PRIVATE KEY"); other blocks such as

@@ -141,6 +141,14 @@ func NewRS256(key *rsa.PrivateKey, keyID string) (*Signer, error) {
 	return newSigner(jwt.SigningMethodRS256, key, keyID)
 }
 
+// PublicKey is the RS256 public key, nil for HS256.
+func (s *Signer) PublicKey() *rsa.PublicKey {
+	if k, ok := s.key.(*rsa.PrivateKey); ok {
+		return &k.PublicKey
+	}
+	return nil
+}
+
 func newSigner(method jwt.SigningMethod, key any, kid string) (*Signer, error) {
 	h := struct {
 		Alg string `json:"alg"`

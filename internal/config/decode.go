@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -8,49 +9,53 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
-// Why a walker instead of Decoder.KnownFields(true): the ${VAR} expansion
-// has to happen on the node tree (so a value can never change the YAML
-// structure), and yaml.v3 can only decode a node tree without KnownFields
-// (Node.Decode has no options; go-yaml#460 is the same limitation inside
-// custom unmarshalers). Re-encoding the expanded tree and decoding that
-// strictly would work but report line numbers of the re-encoded text, not
-// of the admin's file. So the walker checks the tree against the Go types
-// itself: unknown and duplicate keys, lists where values belong and the
-// other way round, and every scalar decoded into its field type. It knows
-// the line of every key, reports each problem with its key path, and
-// collects them all. A test checks that it rejects exactly what
-// KnownFields(true) rejects, including inside the inlined LDAP/OIDC fields.
+// How a document becomes a Config: the library decodes strictly
+// (go.yaml.in/yaml/v4's Node.Load with WithKnownFields), and a pre-pass over
+// the node tree does what the library cannot:
+//   - ${VAR} expansion on scalar nodes, so a value from the environment can
+//     never change the YAML structure;
+//   - the line of every key path, so the problems that components report
+//     later (a key file that is not a key, a bad LDAP filter) point at the
+//     admin's line;
+//   - duplicate keys and values swallowed by a " #" comment.
+// The library's errors carry the node position; they are turned into
+// problems with the key path, plain words and a hint.
 
 var (
-	configType     = reflect.TypeFor[Config]()
-	durationType   = reflect.TypeFor[time.Duration]()
-	stringListType = reflect.TypeFor[StringList]()
+	configType   = reflect.TypeFor[Config]()
+	durationType = reflect.TypeFor[time.Duration]()
 )
 
 // maxVisits bounds the work on documents that abuse aliases (a config file
 // has a few hundred nodes).
 const maxVisits = 100000
 
-type walker struct {
+type pos struct{ line, column int }
+
+type tree struct {
 	getenv   func(string) string
 	lines    map[string]int      // key path -> line of the key
+	paths    map[pos]string      // position of a value node -> key path
+	keys     map[pos]string      // position of a key node -> key path
 	expanded map[*yaml.Node]bool // scalars already expanded (aliases share nodes)
+	env      []string            // names of the environment variables referenced
+	envOf    map[string]string   // key path -> the variable its whole value is (${NAME} or ${NAME:-d})
 	problems Problems
 	visits   int
 	aliases  int // alias nesting depth
 }
 
-func (w *walker) problem(path string, line int, msg, hint string) {
+func (w *tree) problem(path string, line int, msg, hint string) {
 	w.problems = append(w.problems, Problem{Path: path, Line: line, Message: msg, Hint: hint})
 }
 
 // lineOf returns the line of path, or of its closest parent in the file.
-func (w *walker) lineOf(path string) int {
+func lineOf(lines map[string]int, path string) int {
 	for path != "" {
-		if l, ok := w.lines[path]; ok {
+		if l, ok := lines[path]; ok {
 			return l
 		}
 		i := strings.LastIndexAny(path, ".[")
@@ -62,7 +67,16 @@ func (w *walker) lineOf(path string) int {
 	return 0
 }
 
-func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
+func (w *tree) at(n *yaml.Node, path string) {
+	p := pos{n.Line, n.Column}
+	if _, ok := w.paths[p]; !ok {
+		w.paths[p] = path
+	}
+}
+
+// walk expands and indexes the tree below n; it knows nothing of the Go
+// types (the library checks those).
+func (w *tree) walk(n *yaml.Node, path string) {
 	w.visits++
 	if w.visits > maxVisits {
 		if w.visits == maxVisits+1 {
@@ -70,210 +84,184 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		}
 		return
 	}
-	if n.Kind == yaml.AliasNode {
+	w.at(n, path)
+	switch n.Kind {
+	case yaml.AliasNode:
 		if n.Alias == nil || w.aliases > 32 {
 			w.problem(path, n.Line, "alias cannot be resolved (does it refer to itself?)", "")
 			return
 		}
 		w.aliases++
 		defer func() { w.aliases-- }()
-		n = n.Alias
-	}
-	if isNull(n) {
-		return // the zero value; Validate decides whether that is fine
-	}
-	if t == stringListType {
-		w.stringList(n, path)
-		return
-	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		w.walk(n, t.Elem(), path)
-	case reflect.Struct:
-		if t == durationType { // not a struct, but be explicit
-			w.scalar(n, t, path)
-			return
-		}
-		if !w.want(n, yaml.MappingNode, t, path) {
-			return
-		}
-		keys := structKeys(t)
-		for _, kv := range w.pairs(n, path) {
-			ft, ok := keys[kv.key.Value]
-			child := join(path, kv.key.Value)
-			if !ok {
-				w.problem(child, kv.key.Line, fmt.Sprintf("unknown key %q", kv.key.Value), unknownKeyHint(path, kv.key.Value, keys))
-				continue
-			}
-			w.lines[child] = kv.key.Line
-			w.checkSwallowedValue(kv, child)
-			w.walk(kv.value, ft, child)
-		}
-	case reflect.Slice:
-		if !w.want(n, yaml.SequenceNode, t, path) {
-			return
-		}
-		for i, item := range n.Content {
-			child := index(path, i)
-			w.lines[child] = item.Line
-			w.walk(item, t.Elem(), child)
-		}
-	case reflect.Map:
-		if !w.want(n, yaml.MappingNode, t, path) {
-			return
-		}
-		for _, kv := range w.pairs(n, path) {
-			child := join(path, kv.key.Value)
-			w.lines[child] = kv.key.Line
-			w.checkSwallowedValue(kv, child)
-			w.walk(kv.value, t.Elem(), child)
-		}
-	default:
-		w.scalar(n, t, path)
-	}
-}
-
-// want reports whether n is of kind k, and records a problem if not.
-func (w *walker) want(n *yaml.Node, k yaml.Kind, t reflect.Type, path string) bool {
-	if n.Kind == k {
-		return true
-	}
-	hint := ""
-	if k == yaml.SequenceNode && n.Kind == yaml.ScalarNode {
-		hint = `write one "- item" per line, or [a, b]`
-	}
-	if k == yaml.MappingNode && n.Kind == yaml.ScalarNode {
-		hint = `indent the keys that belong here under "` + lastKey(path) + `:"`
-	}
-	w.problem(path, n.Line, fmt.Sprintf("expected %s, got %s", describe(t), nodeDesc(n)), hint)
-	return false
-}
-
-type keyValue struct{ key, value *yaml.Node }
-
-// checkSwallowedValue catches "primary_color: #1a73e8": YAML reads
-// everything from " #" on as a comment, so the key silently has no value.
-// A comment that starts right after the # (no space) was almost certainly
-// meant as the value. The comment is not quoted: it may be a secret.
-func (w *walker) checkSwallowedValue(kv keyValue, path string) {
-	c := kv.key.LineComment
-	if !isNull(kv.value) || kv.value.Value != "" || len(c) < 2 || c[0] != '#' || c[1] == ' ' || c[1] == '#' {
-		return
-	}
-	w.problem(path, kv.key.Line, "has no value: YAML reads the text after # as a comment",
-		`quote the value, e.g. "#1a73e8"`)
-}
-
-// pairs returns the key/value pairs of a mapping node, reporting duplicate
-// and non-string keys. Merge keys (<<: *anchor) are followed; explicit keys
-// win over merged ones, as in yaml.v3.
-func (w *walker) pairs(n *yaml.Node, path string) []keyValue {
-	var out []keyValue
-	seen := map[string]int{}
-	var merged []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			w.problem(path, k.Line, "keys must be plain words", "")
-			continue
-		}
-		if k.ShortTag() == "!!merge" {
-			merged = append(merged, v)
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
-			w.problem(join(path, k.Value), k.Line, fmt.Sprintf("key %q appears twice (first at line %d)", k.Value, first),
-				"remove one of them")
-			continue
-		}
-		seen[k.Value] = k.Line
-		out = append(out, keyValue{k, v})
-	}
-	for _, m := range merged {
-		for _, src := range mergeSources(m) {
-			if src.Kind != yaml.MappingNode {
-				w.problem(path, m.Line, "<< must refer to a mapping", "")
-				continue
-			}
-			for _, kv := range w.pairs(src, path) {
-				if _, ok := seen[kv.key.Value]; ok {
-					continue
-				}
-				seen[kv.key.Value] = kv.key.Line
-				out = append(out, kv)
-			}
-		}
-	}
-	return out
-}
-
-func mergeSources(n *yaml.Node) []*yaml.Node {
-	deref := func(n *yaml.Node) *yaml.Node {
-		if n.Kind == yaml.AliasNode && n.Alias != nil {
-			return n.Alias
-		}
-		return n
-	}
-	n = deref(n)
-	if n.Kind != yaml.SequenceNode {
-		return []*yaml.Node{n}
-	}
-	out := make([]*yaml.Node, 0, len(n.Content))
-	for _, c := range n.Content {
-		out = append(out, deref(c))
-	}
-	return out
-}
-
-func (w *walker) stringList(n *yaml.Node, path string) {
-	switch n.Kind {
+		w.walk(n.Alias, path)
 	case yaml.ScalarNode:
 		w.expand(n, path)
 	case yaml.SequenceNode:
 		for i, item := range n.Content {
 			child := index(path, i)
 			w.lines[child] = item.Line
-			if item.Kind == yaml.AliasNode && item.Alias != nil {
-				item = item.Alias
-			}
-			if item.Kind != yaml.ScalarNode {
-				w.problem(child, item.Line, "expected a text value, got "+nodeDesc(item), "")
+			w.walk(item, child)
+		}
+	case yaml.MappingNode:
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				w.problem(path, k.Line, "keys must be plain words", "")
 				continue
 			}
-			w.expand(item, child)
+			if k.ShortTag() == "!!merge" {
+				w.walk(v, path)
+				continue
+			}
+			child := join(path, k.Value)
+			if first, dup := seen[k.Value]; dup {
+				w.problem(child, k.Line, fmt.Sprintf("key %q appears twice (first at line %d)", k.Value, first),
+					"remove one of them")
+				continue
+			}
+			seen[k.Value] = k.Line
+			w.lines[child] = k.Line
+			w.keys[pos{k.Line, k.Column}] = child
+			w.checkSwallowedValue(k, v, child)
+			w.walk(v, child)
 		}
-	default:
-		w.problem(path, n.Line, "expected a text value or a list of them, got "+nodeDesc(n), "")
 	}
 }
 
-// scalar checks that n is a single value that decodes into t.
-func (w *walker) scalar(n *yaml.Node, t reflect.Type, path string) {
-	if n.Kind != yaml.ScalarNode {
-		w.problem(path, n.Line, fmt.Sprintf("expected %s, got %s", describe(t), nodeDesc(n)), "")
+// checkSwallowedValue catches "primary_color: #1a73e8": YAML reads
+// everything from " #" on as a comment, so the key silently has no value.
+// A comment that starts right after the # (no space) was almost certainly
+// meant as the value. The comment is not quoted: it may be a secret.
+func (w *tree) checkSwallowedValue(key, value *yaml.Node, path string) {
+	c := key.LineComment
+	if !isNull(value) || value.Value != "" || len(c) < 2 || c[0] != '#' || c[1] == ' ' || c[1] == '#' {
 		return
 	}
-	w.expand(n, path)
-	if err := n.Decode(reflect.New(t).Interface()); err != nil {
-		hint := ""
-		if t == durationType {
-			hint = "use a number with a unit: s, m or h (there is no d; 30 days is 720h)"
-			if isDigits(n.Value) {
-				hint = fmt.Sprintf("add a unit, e.g. %ss or %sm", n.Value, n.Value)
-			}
-		}
-		w.problem(path, n.Line, fmt.Sprintf("expected %s, got %q", describe(t), n.Value), hint)
+	w.problem(path, key.Line, "has no value: YAML reads the text after # as a comment",
+		`quote the value, e.g. "#1a73e8"`)
+}
+
+var (
+	unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type `)
+	constructRE    = regexp.MustCompile(`^cannot (?:construct|unmarshal) (!!\w+)(?: ` + "`" + `([^` + "`" + `]*)` + "`" + `)? into `)
+)
+
+// loadErrorProblems turns the library's strict-decoding errors into
+// problems with the key path, plain words and a hint.
+func (w *tree) loadErrorProblems(err error) Problems {
+	var le *yaml.LoadErrors
+	if !errors.As(err, &le) {
+		return Problems{{Message: "cannot decode: " + err.Error()}}
 	}
+	var ps Problems
+	for _, e := range le.Errors {
+		at := pos{e.Mark.Line, e.Mark.Column}
+		path, ok := w.keys[at]
+		if !ok {
+			path = w.paths[at]
+		}
+		p := Problem{Path: path, Line: e.Mark.Line, Message: e.Message}
+		if strings.HasPrefix(e.Message, "mapping key ") && strings.Contains(e.Message, "already defined") {
+			continue // the pre-pass reports duplicates with the key path
+		}
+		if m := unknownFieldRE.FindStringSubmatch(e.Message); m != nil {
+			parent := parentPath(path)
+			p.Message = fmt.Sprintf("unknown key %q", m[1])
+			p.Hint = unknownKeyHint(parent, m[1], structKeys(typeAt(parent)))
+		} else if m := constructRE.FindStringSubmatch(e.Message); m != nil {
+			p.Message, p.Hint = mismatch(typeAt(path), m[1], m[2], path)
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// mismatch explains a value of the wrong shape or type at path.
+func mismatch(t reflect.Type, tag, value, path string) (msg, hint string) {
+	got := fmt.Sprintf("%q", value)
+	switch tag {
+	case "!!map":
+		got = "a mapping"
+	case "!!seq":
+		got = "a list"
+	}
+	if t == nil {
+		return "has a value of the wrong kind: " + got, ""
+	}
+	switch {
+	case t == durationType:
+		hint = "use a number with a unit: s, m or h (there is no d; 30 days is 720h)"
+		if isDigits(value) {
+			hint = fmt.Sprintf("add a unit, e.g. %ss or %sm", value, value)
+		}
+	case t.Kind() == reflect.Slice && tag != "!!map" && tag != "!!seq":
+		hint = `write one "- item" per line, or [a, b]`
+	case t.Kind() == reflect.Struct && tag != "!!map" && tag != "!!seq":
+		hint = `indent the keys that belong here under "` + lastKey(path) + `:"`
+	}
+	return fmt.Sprintf("expected %s, got %s", describe(t), got), hint
+}
+
+func parentPath(path string) string {
+	if i := strings.LastIndexAny(path, ".["); i >= 0 {
+		return path[:i]
+	}
+	return ""
+}
+
+// typeAt is the Go type that the key path decodes into, or nil.
+func typeAt(path string) reflect.Type {
+	t := configType
+	for path != "" {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if strings.HasPrefix(path, "[") {
+			end := strings.IndexByte(path, ']')
+			if end < 0 || (t.Kind() != reflect.Slice && t.Kind() != reflect.Array) {
+				return nil
+			}
+			t, path = t.Elem(), strings.TrimPrefix(path[end+1:], ".")
+			continue
+		}
+		key := path
+		if i := strings.IndexAny(path, ".["); i >= 0 {
+			key = path[:i]
+		}
+		path = strings.TrimPrefix(path[len(key):], ".")
+		switch t.Kind() {
+		case reflect.Struct:
+			ft, ok := structKeys(t)[key]
+			if !ok {
+				return nil
+			}
+			t = ft
+		case reflect.Map:
+			t = t.Elem()
+		default:
+			return nil
+		}
+	}
+	return t
 }
 
 // expand replaces ${VAR}, ${VAR:-default} and $$ in a scalar value, once.
-func (w *walker) expand(n *yaml.Node, path string) {
+func (w *tree) expand(n *yaml.Node, path string) {
 	if w.expanded[n] {
 		return
 	}
 	w.expanded[n] = true
 	if !strings.Contains(n.Value, "$") {
 		return
+	}
+	if m := wholeEnvRE.FindStringSubmatch(strings.TrimSpace(n.Value)); m != nil {
+		w.envOf[path] = m[1]
+	}
+	for _, m := range envRefRE.FindAllStringSubmatch(n.Value, -1) {
+		if !slices.Contains(w.env, m[1]) {
+			w.env = append(w.env, m[1])
+		}
 	}
 	out, missing, err := expandEnv(n.Value, w.getenv)
 	if err != nil {
@@ -290,16 +278,31 @@ func (w *walker) expand(n *yaml.Node, path string) {
 	// there, so a number or boolean from the environment decodes into a
 	// number or boolean field. Quoted values stay strings.
 	if n.Style&(yaml.TaggedStyle|yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
-		n.Tag = ""
-		tag := n.ShortTag()
-		if tag == "!!null" {
-			tag = "!!str" // FOO=null stays the text "null"
-		}
-		n.Tag = tag
+		n.Tag = plainTag(out)
 	}
 }
 
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// plainTag is the tag YAML gives s written as a plain scalar: !!int for
+// "7", !!bool for "true"; anything that would not stay one plain scalar
+// (": ", newlines, "[") is text, and so is "null".
+func plainTag(s string) string {
+	var doc yaml.Node
+	if strings.ContainsAny(s, "\n\r") || yaml.Load([]byte(s), &doc) != nil ||
+		len(doc.Content) != 1 || doc.Content[0].Kind != yaml.ScalarNode || doc.Content[0].Value != s {
+		return "!!str"
+	}
+	if tag := doc.Content[0].ShortTag(); tag != "!!null" {
+		return tag
+	}
+	return "!!str"
+}
+
+var (
+	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	envRefRE  = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)`)
+	// wholeEnvRE is a value that is exactly one reference.
+	wholeEnvRE = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}$`)
+)
 
 // expandEnv expands ${VAR} and ${VAR:-default} (default when VAR is unset or
 // empty) and turns $$ into $. Any other $ is kept, so bcrypt hashes
@@ -414,16 +417,6 @@ func describe(t reflect.Type) string {
 		return describe(t.Elem())
 	}
 	return t.String()
-}
-
-func nodeDesc(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	return fmt.Sprintf("%q", n.Value)
 }
 
 func lastKey(path string) string {
