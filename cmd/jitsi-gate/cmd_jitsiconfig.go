@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -41,13 +40,6 @@ func runJitsiConfig(_ context.Context, e env, args []string) error {
 // loadForJitsiConfig loads the config and what only its raw text tells:
 // which environment variable the HS256 secret comes from.
 func loadForJitsiConfig(path string, e env) (*config.Config, jitsiconf.Options, error) {
-	raw := config.DefaultYAML()
-	if path != "" {
-		var err error
-		if raw, err = os.ReadFile(path); err != nil {
-			return nil, jitsiconf.Options{}, exitError{code: 1, msg: "jitsi-gate: config: " + err.Error()}
-		}
-	}
 	cfg, err := loadConfig(path, e.getenv)
 	if err != nil {
 		printProblems(e.stderr, path, err)
@@ -57,5 +49,5 @@ func loadForJitsiConfig(path string, e env) (*config.Config, jitsiconf.Options, 
 	if source == "" {
 		source = "the built-in demo configuration"
 	}
-	return cfg, jitsiconf.Options{SecretEnv: jitsiconf.SecretEnv(raw), Source: source}, nil
+	return cfg, jitsiconf.Options{SecretEnv: cfg.EnvVar("jitsi.signing.secret"), Source: source}, nil
 }

@@ -895,3 +895,30 @@ func TestAliasBomb(t *testing.T) {
 		t.Errorf("got %v", ps)
 	}
 }
+
+// TestEnvVar: which environment variable a value was written as; jitsi-config
+// names it in the Jitsi-side settings instead of printing the secret.
+func TestEnvVar(t *testing.T) {
+	tests := []struct{ secret, want string }{
+		{`"${JWT_APP_SECRET}"`, "JWT_APP_SECRET"},
+		{`${JWT_APP_SECRET:-0123456789abcdef0123456789abcdef}`, "JWT_APP_SECRET"},
+		{`"${GATE_SECRET}"`, "GATE_SECRET"},
+		{`"prefix-${JWT_APP_SECRET}"`, ""},
+		{`0123456789abcdef0123456789abcdef`, ""},
+	}
+	env := map[string]string{"JWT_APP_SECRET": "0123456789abcdef0123456789abcdef", "GATE_SECRET": "0123456789abcdef0123456789abcdef"}
+	for _, tt := range tests {
+		doc := strings.Replace(baseYAML(), "    secret: 0123456789abcdef0123456789abcdef\n", "    secret: "+tt.secret+"\n", 1)
+		c := mustParse(t, doc, env)
+		if got := c.EnvVar("jitsi.signing.secret"); got != tt.want {
+			t.Errorf("secret: %s: EnvVar = %q, want %q", tt.secret, got, tt.want)
+		}
+	}
+	c, err := Default(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.EnvVar("jitsi.signing.secret"); got != "JWT_APP_SECRET" {
+		t.Errorf("default config: EnvVar = %q, want JWT_APP_SECRET", got)
+	}
+}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 )
@@ -65,7 +65,7 @@ func loadExample(t *testing.T, raw []byte, source string, vars map[string]string
 	if cfg.Jitsi.Preview {
 		t.Errorf("%s: preview is on in a deployment example", source)
 	}
-	s, err := Build(cfg, Options{SecretEnv: SecretEnv(raw), Source: source})
+	s, err := Build(cfg, Options{SecretEnv: cfg.EnvVar("jitsi.signing.secret"), Source: source})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,10 +255,13 @@ func TestKubernetesExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	docs := map[string]k8sDoc{}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec, err := yaml.NewLoader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for {
 		var d k8sDoc
-		if err := dec.Decode(&d); errors.Is(err, io.EOF) {
+		if err := dec.Load(&d); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
 			t.Fatal(err)

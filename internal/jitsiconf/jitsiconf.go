@@ -17,11 +17,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 )
@@ -139,48 +137,6 @@ type Settings struct {
 // Needs reports whether module is in MUCModules or HostModules.
 func (s *Settings) Needs(module string) bool {
 	return slices.Contains(s.MUCModules, module) || slices.Contains(s.HostModules, module)
-}
-
-// secretEnvRE matches a value that is exactly one ${NAME} or
-// ${NAME:-default} reference.
-var secretEnvRE = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}$`)
-
-// SecretEnv returns the environment variable that jitsi.signing.secret is
-// read from in the raw YAML of a config ("${JWT_APP_SECRET}" →
-// "JWT_APP_SECRET"), or "" when the value is written out, comes from a
-// file or cannot be found. The parsed Config has the expanded value only.
-func SecretEnv(raw []byte) string {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil || len(doc.Content) == 0 {
-		return ""
-	}
-	n := doc.Content[0]
-	for _, key := range []string{"jitsi", "signing", "secret"} {
-		n = mapValue(n, key)
-		if n == nil {
-			return ""
-		}
-	}
-	if n.Kind != yaml.ScalarNode {
-		return ""
-	}
-	m := secretEnvRE.FindStringSubmatch(strings.TrimSpace(n.Value))
-	if m == nil {
-		return ""
-	}
-	return m[1]
-}
-
-func mapValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 // Build computes the Settings for a parsed, valid config.

@@ -34,11 +34,7 @@ func loadTestConfig(t *testing.T, name string) (*config.Config, Options) {
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg, Options{SecretEnv: SecretEnv(raw), Source: "testdata/" + name + ".yaml"}
+	return cfg, Options{SecretEnv: cfg.EnvVar("jitsi.signing.secret"), Source: "testdata/" + name + ".yaml"}
 }
 
 var goldenConfigs = []string{"hs256", "rs256-tenant-lobby"}
@@ -257,31 +253,6 @@ func TestBuildSecretReference(t *testing.T) {
 				t.Errorf("prosody lacks app_secret = %q", tt.wantPlaceholder)
 			}
 		})
-	}
-}
-
-func TestSecretEnv(t *testing.T) {
-	tests := []struct {
-		yaml string
-		want string
-	}{
-		{"jitsi: {signing: {secret: \"${JWT_APP_SECRET}\"}}", "JWT_APP_SECRET"},
-		{"jitsi:\n  signing:\n    secret: ${JWT_APP_SECRET:-insecure-demo}\n", "JWT_APP_SECRET"},
-		{"jitsi: {signing: {secret: \"${GATE_SECRET}\"}}", "GATE_SECRET"},
-		{"jitsi: {signing: {secret: \"prefix-${JWT_APP_SECRET}\"}}", ""},
-		{"jitsi: {signing: {secret: literal-secret}}", ""},
-		{"jitsi: {signing: {secret_file: /run/secrets/x}}", ""},
-		{"jitsi: [1, 2]", ""},
-		{"{{{ not yaml", ""},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := SecretEnv([]byte(tt.yaml)); got != tt.want {
-			t.Errorf("SecretEnv(%q) = %q, want %q", tt.yaml, got, tt.want)
-		}
-	}
-	if got := SecretEnv(config.DefaultYAML()); got != "JWT_APP_SECRET" {
-		t.Errorf("SecretEnv(default config) = %q, want JWT_APP_SECRET", got)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/testenv"
 )
@@ -151,7 +151,7 @@ func (o gatewayOptions) config(base string) ([]byte, error) {
 		},
 		"log": map[string]any{"level": "debug", "format": "text"},
 	}
-	return yaml.Marshal(cfg)
+	return yaml.Dump(cfg)
 }
 
 // gateway is a running jitsi-gate subprocess.
