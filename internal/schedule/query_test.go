@@ -151,7 +151,7 @@ func TestTermBoundaries(t *testing.T) {
 		at   string
 		want occ
 	}{
-		{"2026-08-31T06:10:00Z", occ{}}, // Monday before the term
+		{"2026-08-31T06:10:00Z", occ{}},                                               // Monday before the term
 		{"2026-08-31T22:00:00Z", occ{"2026-08-31T22:00:00Z", "2026-08-31T22:30:00Z"}}, // Tue 00:00 local, first day
 		{"2026-08-31T21:59:59Z", occ{}},
 		{"2026-09-07T06:10:00Z", occ{"2026-09-07T06:00:00Z", "2026-09-07T06:45:00Z"}},
