@@ -3,7 +3,8 @@
 // windows, with the room's lobby, password and size, and closes the room
 // when its window (plus a grace) ends.
 //
-// Prosody's side (docs/ has the details), in short:
+// Prosody's side, as jitsi-meet's resources/prosody-plugins/mod_reservations.lua
+// implements it and as running that module showed, in short:
 //
 //   - The first join of a room that does not exist yet makes Prosody
 //     POST {prefix}/conference with a form body (fields in no fixed order,
