@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,7 +18,6 @@ const (
 	readTimeout       = 15 * time.Second
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 2 * time.Minute
-	shutdownTimeout   = 10 * time.Second
 )
 
 func runServe(ctx context.Context, e env, args []string) error {
@@ -42,7 +42,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("not starting: %w", err)
 	}
-	handler, err := newHandler(g, logger)
+	draining := new(atomic.Bool)
+	handler, err := newHandler(g, logger, draining)
 	if err != nil {
 		return fmt.Errorf("not starting: %w", err)
 	}
@@ -75,6 +76,24 @@ func runServe(ctx context.Context, e env, args []string) error {
 		logger.Warn("running the built-in DEMO configuration: demo users, demo secrets, preview on; use -config for a real deployment")
 	}
 
+	// The deferred logOut.Close writes the last buffered log lines (audit
+	// lines of the requests that finished during the shutdown) after the
+	// server has stopped.
+	delay, timeout := cfg.Server.Drain()
+	return serveUntilDone(ctx, srv, ln, draining, delay, timeout, logger)
+}
+
+// serveUntilDone serves on ln until ctx ends, then shuts down gracefully:
+//
+//  1. draining turns true at once, so /readyz answers 503 and load
+//     balancers take this instance out of rotation;
+//  2. the listener keeps accepting and serving for delay, the time a load
+//     balancer needs to notice (a few of its health-check intervals);
+//  3. http.Server.Shutdown closes the listener and idle connections and
+//     waits up to timeout for requests in flight; what is still running
+//     then is cut off and reported as an error.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, draining *atomic.Bool,
+	delay, timeout time.Duration, logger *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -82,14 +101,29 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	draining.Store(true)
+	logger.Info("shutting down: /readyz answers 503; still serving during server.shutdown_delay",
+		"shutdown_delay", delay, "shutdown_timeout", timeout)
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			t.Stop()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	logger.Info("closing the listener; waiting for requests in flight", "shutdown_timeout", timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		_ = srv.Close() // cut off what is still running
+		<-errc
+		return fmt.Errorf("shutdown: requests still running after server.shutdown_timeout (%s) were cut off: %w", timeout, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	logger.Info("stopped")
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/microcosm-cc/bluemonday"
 
@@ -213,8 +214,9 @@ func oidcConfig(b config.Backend, publicURL string) oidc.Config {
 	}
 }
 
-// newHandler builds the web server for g.
-func newHandler(g *gateway, logger *slog.Logger) (http.Handler, error) {
+// newHandler builds the web server for g; draining turns /readyz to 503
+// during a graceful shutdown (serve.go).
+func newHandler(g *gateway, logger *slog.Logger, draining *atomic.Bool) (http.Handler, error) {
 	cfg := g.cfg
 	publicURL, err := url.Parse(strings.TrimSuffix(cfg.Server.PublicURL, "/"))
 	if err != nil {
@@ -279,6 +281,7 @@ func newHandler(g *gateway, logger *slog.Logger) (http.Handler, error) {
 		},
 		TrustedProxies: proxies,
 		Version:        version,
+		Draining:       draining,
 	}, web.Deps{
 		Logger:     logger,
 		Passwords:  g.passwords,
