@@ -22,7 +22,7 @@ const (
 
 func runServe(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "serve", "[-config FILE] [-listen ADDR]")
-	configPath := fs.String("config", "", "config file (YAML); empty: the built-in demo configuration")
+	configPath := fs.String("config", e.getenv(configEnv), "config file (YAML); default $"+configEnv+"; empty: the built-in demo configuration")
 	listen := fs.String("listen", "", "listen address, overrides server.listen (e.g. 127.0.0.1:0 in tests)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
