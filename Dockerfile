@@ -40,6 +40,9 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/jitsi-gate /jitsi-gate
 USER nonroot:nonroot
 EXPOSE 8080
+# serve and healthcheck both read this file when -config is not given, so
+# the HEALTHCHECK probes the port of server.listen in the mounted config.
+ENV JITSI_GATE_CONFIG=/etc/jitsi-gate/config.yaml
 # The binary is its own health probe (there is no curl or shell in the
 # image); /healthz is also served at the root when public_url has a path.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["/jitsi-gate", "healthcheck"]

@@ -11,7 +11,7 @@
 # 3. go vet ./... and go test -count=1 -p 2 [flags] ./...
 #    then test/build-static.sh: the Dockerfile's exact build command, a
 #    static-binary check and `jitsi-gate healthcheck` against a running one. (tests run even if
-#    vet fails; the script then still fails)
+#    vet fails; the script then still fails); then the Helm chart test (test/helm, its own module).
 # 4. On exit (success, failure or Ctrl-C): test/infra/down.sh.
 #
 # Environment: GO_TEST_PACKAGES (default ./...), KEEP_STATE=1 keeps the
@@ -89,6 +89,9 @@ main() {
 	run_go_tests "$@"
 	say "static build + healthcheck (test/build-static.sh, the Dockerfile's build command)"
 	bash "$REPO_ROOT/test/build-static.sh"
+	# A module of its own: Helm's dependencies stay out of the main go.mod.
+	say "helm chart (test/helm: helm template with default and multi-replica values)"
+	(cd "$REPO_ROOT/test/helm" && go vet ./... && go test -count=1 ./...)
 	[[ $vet == ok ]] || { say "go vet FAILED (see above); tests passed"; return 1; }
 	STATUS=0
 	say "all tests passed in $((SECONDS - t0))s"

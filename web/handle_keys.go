@@ -71,6 +71,9 @@ const readyzTimeout = 2 * time.Second
 // (readiness): 503 with the backends that are not ready.
 func (s *server) handleReadyz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.refuseWhileDraining(w) {
+			return
+		}
 		type backendStatus struct {
 			ID    string `json:"id"`
 			Ready bool   `json:"ready"`

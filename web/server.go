@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
@@ -37,6 +38,10 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Version is shown in /healthz.
 	Version string
+	// Draining, once true, makes /readyz answer 503 so load balancers stop
+	// sending requests while serve finishes the ones in flight (graceful
+	// shutdown). nil: never draining.
+	Draining *atomic.Bool
 }
 
 // JitsiOptions describe the Jitsi deployment tokens are minted for.
@@ -227,4 +232,17 @@ func (s *server) absURL(p string) string {
 	u.RawQuery = ""
 	u.Fragment = ""
 	return u.String()
+}
+
+// refuseWhileDraining answers /readyz with 503 once serve has begun its
+// graceful shutdown, without asking the backends, and reports whether it
+// did.
+func (s *server) refuseWhileDraining(w http.ResponseWriter) bool {
+	if s.opts.Draining == nil || !s.opts.Draining.Load() {
+		return false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(`{"status":"shutting down"}` + "\n"))
+	return true
 }

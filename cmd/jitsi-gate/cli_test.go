@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -161,6 +162,61 @@ func TestHealthcheckCommand(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "", nil, "healthcheck", "-url", "http://"+freePort(t)+"/healthz"); exitCode(err) != 1 {
 		t.Errorf("healthcheck with nothing listening: exit %d, want 1", exitCode(err))
+	}
+}
+
+// TestHealthcheckFollowsServerListen: with a config (by -config or by
+// $JITSI_GATE_CONFIG, as the Dockerfile sets it) healthcheck probes the
+// port of server.listen, not a fixed 8080.
+func TestHealthcheckFollowsServerListen(t *testing.T) {
+	addr := freePort(t)
+	cfg := gatewayConfig(t, addr, `{algorithm: HS256, secret: "`+testSecret+`"}`)
+	startGateway(t, cfg, nil)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	wildcard := filepath.Join(t.TempDir(), "wildcard.yaml")
+	if err := os.WriteFile(wildcard, []byte(strings.Replace(cfg, `listen: "`+addr+`"`, `listen: ":`+port+`"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromEnv := func(p string) func(string) string {
+		return func(k string) string {
+			if k == "JITSI_GATE_CONFIG" {
+				return p
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		name   string
+		getenv func(string) string
+		args   []string
+	}{
+		{"-config", nil, []string{"-config", path}},
+		{"JITSI_GATE_CONFIG", fromEnv(path), nil},
+		{"wildcard listen probes loopback", fromEnv(wildcard), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, err := runCLI(t, "", tt.getenv, append([]string{"healthcheck"}, tt.args...)...)
+			if err != nil || strings.TrimSpace(out) != "ok" {
+				t.Errorf("healthcheck: %v %q %s", err, out, stderr)
+			}
+		})
+	}
+	// The port comes from the config: a config naming a port where
+	// nothing listens fails, although 8080 might answer.
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	if err := os.WriteFile(other, []byte(strings.Replace(cfg, addr, freePort(t), 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, "", fromEnv(other), "healthcheck"); exitCode(err) != 1 {
+		t.Errorf("healthcheck of a config whose port is closed: exit %d, want 1", exitCode(err))
+	}
+	if got := healthURL("[::]:9000"); got != "http://[::1]:9000/healthz" {
+		t.Errorf("healthURL([::]:9000) = %s", got)
 	}
 }
 

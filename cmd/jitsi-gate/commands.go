@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -219,12 +220,29 @@ func runKeygen(_ context.Context, e env, args []string) error {
 	return nil
 }
 
+// configEnv names the config file when -config is not given, for serve
+// and healthcheck alike: the Dockerfile sets it, so the HEALTHCHECK probes
+// the port of server.listen in the mounted config.
+const configEnv = "JITSI_GATE_CONFIG"
+
 func runHealthcheck(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "healthcheck", "[-url http://127.0.0.1:8080/healthz]")
-	target := fs.String("url", "http://127.0.0.1:8080/healthz", "health endpoint to ask")
+	fs := newFlagSet(e, "healthcheck", "[-config FILE | -url http://127.0.0.1:8080/healthz]")
+	target := fs.String("url", "", "health endpoint to ask (default: /healthz on server.listen of -config, else "+defaultHealthURL+")")
+	configPath := fs.String("config", e.getenv(configEnv), "config file whose server.listen to probe (default: $"+configEnv+")")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *target == "" {
+		*target = defaultHealthURL
+		if *configPath != "" {
+			cfg, err := loadConfig(*configPath, e.getenv)
+			if err != nil {
+				printProblems(e.stderr, *configPath, err)
+				return exitError{code: 1, msg: "jitsi-gate healthcheck: cannot read server.listen from the config"}
+			}
+			*target = healthURL(cfg.Server.Listen)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -243,6 +261,25 @@ func runHealthcheck(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "ok")
 	return nil
+}
+
+const defaultHealthURL = "http://127.0.0.1:8080/healthz"
+
+// healthURL is the /healthz URL (served at the root whatever the public
+// URL's path) of a listener at listen: the wildcard addresses are probed
+// on the loopback address of their family.
+func healthURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil { // validated by the config; keep the old default
+		return defaultHealthURL
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/healthz"
 }
 
 func grantSettings(cfg *config.Config) grant.Settings {

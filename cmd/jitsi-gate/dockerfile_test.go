@@ -235,6 +235,10 @@ func TestDockerfileStructure(t *testing.T) {
 	if len(cmd) != 1 || !slices.Equal(execForm(t, cmd[0]), []string{"serve", "-config", "/etc/jitsi-gate/config.yaml"}) {
 		t.Errorf("CMD = %v, want serve -config /etc/jitsi-gate/config.yaml", cmd)
 	}
+	// healthcheck finds server.listen through this variable.
+	if env := find(final, "ENV"); len(env) != 1 || env[0].args != "JITSI_GATE_CONFIG=/etc/jitsi-gate/config.yaml" {
+		t.Errorf("ENV = %v, want JITSI_GATE_CONFIG=/etc/jitsi-gate/config.yaml (the CMD's config, read by healthcheck)", env)
+	}
 	if ex := find(final, "EXPOSE"); len(ex) != 1 || ex[0].args != "8080" {
 		t.Errorf("EXPOSE = %v, want 8080", ex)
 	}

@@ -67,7 +67,7 @@ func hash(t *testing.T, pw string) string {
 // with an HS256 secret; each test appends its backends and rules.
 func hsGatewayHead(addr string) string {
 	return fmt.Sprintf(`
-server: {listen: "%s", public_url: "http://%s"}
+server: {listen: "%s", public_url: "http://%s", shutdown_delay: 0s}
 jitsi:
   url: https://meet.example.com
   xmpp_domain: meet.jitsi
@@ -84,7 +84,7 @@ session: {secret: "test-session-secret-0123456789abcdef0123"}
 func gatewayConfig(t *testing.T, addr, signing string) string {
 	t.Helper()
 	return fmt.Sprintf(`
-server: {listen: "%s", public_url: "http://%s"}
+server: {listen: "%s", public_url: "http://%s", shutdown_delay: 0s}
 jitsi:
   url: https://meet.example.com
   xmpp_domain: meet.jitsi

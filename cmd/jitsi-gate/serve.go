@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,12 +18,11 @@ const (
 	readTimeout       = 15 * time.Second
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 2 * time.Minute
-	shutdownTimeout   = 10 * time.Second
 )
 
 func runServe(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "serve", "[-config FILE] [-listen ADDR]")
-	configPath := fs.String("config", "", "config file (YAML); empty: the built-in demo configuration")
+	configPath := fs.String("config", e.getenv(configEnv), "config file (YAML); default $"+configEnv+"; empty: the built-in demo configuration")
 	listen := fs.String("listen", "", "listen address, overrides server.listen (e.g. 127.0.0.1:0 in tests)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -43,7 +43,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		printProblems(e.stderr, *configPath, err)
 		return exitError{code: 1, msg: "jitsi-gate: not starting because of the configuration problems above"}
 	}
-	handler := g.handler
+	handler, draining := g.handler, g.draining
 	for _, o := range g.oidcs {
 		// Discovery in the background: pages work while a provider is down.
 		o.Start(ctx)
@@ -73,6 +73,24 @@ func runServe(ctx context.Context, e env, args []string) error {
 		logger.Warn("running the built-in DEMO configuration: demo users, demo secrets, preview on; use -config for a real deployment")
 	}
 
+	// The deferred logOut.Close writes the last buffered log lines (audit
+	// lines of the requests that finished during the shutdown) after the
+	// server has stopped.
+	delay, timeout := cfg.Server.Drain()
+	return serveUntilDone(ctx, srv, ln, draining, delay, timeout, logger)
+}
+
+// serveUntilDone serves on ln until ctx ends, then shuts down gracefully:
+//
+//  1. draining turns true at once, so /readyz answers 503 and load
+//     balancers take this instance out of rotation;
+//  2. the listener keeps accepting and serving for delay, the time a load
+//     balancer needs to notice (a few of its health-check intervals);
+//  3. http.Server.Shutdown closes the listener and idle connections and
+//     waits up to timeout for requests in flight; what is still running
+//     then is cut off and reported as an error.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, draining *atomic.Bool,
+	delay, timeout time.Duration, logger *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -80,14 +98,29 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	draining.Store(true)
+	logger.Info("shutting down: /readyz answers 503; still serving during server.shutdown_delay",
+		"shutdown_delay", delay, "shutdown_timeout", timeout)
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			t.Stop()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	logger.Info("closing the listener; waiting for requests in flight", "shutdown_timeout", timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		_ = srv.Close() // cut off what is still running
+		<-errc
+		return fmt.Errorf("shutdown: requests still running after server.shutdown_timeout (%s) were cut off: %w", timeout, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	logger.Info("stopped")
 	return nil
 }

@@ -18,7 +18,7 @@ import (
 // it or appends to it.
 func verdictHead(dir string) string {
 	return fmt.Sprintf(`
-server: {listen: "127.0.0.1:0", public_url: "https://meet.example.com/_auth"}
+server: {listen: "127.0.0.1:0", public_url: "https://meet.example.com/_auth", shutdown_delay: 0s}
 jitsi:
   url: https://meet.example.com
   xmpp_domain: meet.jitsi

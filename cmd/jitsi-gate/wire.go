@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 
 	"github.com/microcosm-cc/bluemonday"
 
@@ -79,6 +80,8 @@ type gateway struct {
 	oidcs     []*oidc.Authenticator
 	sessions  *session.Manager
 	handler   http.Handler
+	// draining turns /readyz to 503 during a graceful shutdown (serve.go).
+	draining *atomic.Bool
 }
 
 // build turns a parsed config into the running parts, exactly as serve
@@ -87,7 +90,7 @@ type gateway struct {
 // constructor; what they refuse comes back as config problems with the
 // key path and line, all at once.
 func build(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
-	g := &gateway{cfg: cfg, ldaps: make(map[string]*ldap.Authenticator)}
+	g := &gateway{cfg: cfg, ldaps: make(map[string]*ldap.Authenticator), draining: new(atomic.Bool)}
 	ps := &problems{cfg: cfg}
 
 	g.policy = buildPolicy(cfg.Rules, ps)
@@ -365,6 +368,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		},
 		TrustedProxies: proxies,
 		Version:        version,
+		Draining:       g.draining,
 	}, web.Deps{
 		Logger:     logger,
 		Passwords:  g.passwords,

@@ -54,6 +54,27 @@ type Server struct {
 	// TrustedProxies lists CIDRs whose X-Forwarded-For is believed when
 	// finding the client address (rate limiting, logs).
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ShutdownDelay is how long the listener keeps serving after SIGTERM
+	// while /readyz answers 503, so load balancers stop sending requests
+	// before the listener closes. A pointer because 0 (no delay) is a
+	// valid setting distinct from "not set"; ApplyDefaults fills it in.
+	ShutdownDelay *time.Duration `yaml:"shutdown_delay"`
+	// ShutdownTimeout bounds how long requests still in flight after the
+	// delay may take to finish.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Drain returns server.shutdown_delay and server.shutdown_timeout with
+// their defaults for a Config that did not go through ApplyDefaults.
+func (s Server) Drain() (delay, timeout time.Duration) {
+	delay, timeout = DefaultShutdownDelay, s.ShutdownTimeout
+	if s.ShutdownDelay != nil {
+		delay = *s.ShutdownDelay
+	}
+	if timeout == 0 {
+		timeout = DefaultShutdownTimeout
+	}
+	return delay, timeout
 }
 
 // Jitsi describes the Jitsi deployment the tokens are for.

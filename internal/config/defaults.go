@@ -8,6 +8,8 @@ import (
 // Default values; config.example.yaml documents the same ones.
 const (
 	DefaultListen          = "127.0.0.1:8080"
+	DefaultShutdownDelay   = 5 * time.Second
+	DefaultShutdownTimeout = 20 * time.Second
 	DefaultAlgorithm       = "HS256"
 	DefaultTokenLifetime   = time.Hour
 	DefaultSessionLifetime = 8 * time.Hour
@@ -41,6 +43,11 @@ func (c *Config) ApplyDefaults() {
 	}
 
 	setStr(&c.Server.Listen, DefaultListen)
+	if c.Server.ShutdownDelay == nil {
+		d := DefaultShutdownDelay
+		c.Server.ShutdownDelay = &d
+	}
+	setDur(&c.Server.ShutdownTimeout, DefaultShutdownTimeout)
 	c.Server.PublicURL = strings.TrimRight(c.Server.PublicURL, "/")
 
 	j := &c.Jitsi

@@ -116,6 +116,12 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// Upper bounds of server.shutdown_delay and server.shutdown_timeout.
+const (
+	maxShutdownDelay   = 2 * time.Minute
+	maxShutdownTimeout = 5 * time.Minute
+)
+
 func (c *Config) validateServer(v *collector) {
 	s := c.Server
 	if host, port, err := net.SplitHostPort(s.Listen); err != nil {
@@ -128,6 +134,17 @@ func (c *Config) validateServer(v *collector) {
 	}
 	checkHTTPURL(v, "server.public_url", s.PublicURL,
 		"https://meet.example.com/_auth (the URL browsers use to reach jitsi-gate)")
+	// The bounds keep a typo (5m for 5s) from holding a rolling restart
+	// for hours; the orchestrator's grace period must cover both.
+	delay, timeout := s.Drain()
+	if delay < 0 || delay > maxShutdownDelay {
+		v.add("server.shutdown_delay", fmt.Sprintf("%s is not between 0s and %s", delay, maxShutdownDelay),
+			"e.g. 5s: a little longer than the load balancer's health-check interval")
+	}
+	if timeout < time.Second || timeout > maxShutdownTimeout {
+		v.add("server.shutdown_timeout", fmt.Sprintf("%s is not between 1s and %s", timeout, maxShutdownTimeout),
+			"e.g. 20s; keep delay + timeout below the orchestrator's grace period (Kubernetes: 30s)")
+	}
 	for i, cidr := range s.TrustedProxies {
 		p := index("server.trusted_proxies", i)
 		if _, _, err := net.ParseCIDR(cidr); err != nil {

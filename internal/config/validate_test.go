@@ -47,6 +47,13 @@ func TestValidate(t *testing.T) {
 		{"public_url with query", func(c *Config, _ string) { c.Server.PublicURL = "https://x.example/?a=b" }, "server.public_url", "query", ""},
 		{"trusted proxy plain IP", func(c *Config, _ string) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "10.0.0.1"} },
 			"server.trusted_proxies[1]", "not a CIDR", "10.0.0.1/32"},
+		{"shutdown_delay 0 is fine", func(c *Config, _ string) { d := time.Duration(0); c.Server.ShutdownDelay = &d }, "", "", ""},
+		{"shutdown_delay negative", func(c *Config, _ string) { d := -time.Second; c.Server.ShutdownDelay = &d },
+			"server.shutdown_delay", "between 0s and 2m0s", "health-check interval"},
+		{"shutdown_delay too long", func(c *Config, _ string) { d := 5 * time.Minute; c.Server.ShutdownDelay = &d },
+			"server.shutdown_delay", "between 0s", ""},
+		{"shutdown_timeout too short", func(c *Config, _ string) { c.Server.ShutdownTimeout = time.Millisecond },
+			"server.shutdown_timeout", "between 1s and 5m0s", "grace period"},
 
 		// jitsi
 		{"jitsi url scheme", func(c *Config, _ string) { c.Jitsi.URL = "ftp://meet.example.com" }, "jitsi.url", "http(s)", ""},

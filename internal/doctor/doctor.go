@@ -465,8 +465,12 @@ func (d *run) manualTests(jitsiOrigin string) []ManualTest {
 			IfNot: "\"Authentication failed\": prosody rejected it; its log says why (grep 'Error verifying token' " +
 				"/var/log/prosody/prosody.log, docker: docker compose logs prosody): app_id/secret/issuer/audience " +
 				"differ from `jitsi-gate jitsi-config`. \"Not allowed to join\" with room-mismatch: jitsi.xmpp_domain " +
-				"is not prosody's XMPP domain. You join but are not moderator: jicofo auth is on or token_affiliation " +
-				"is not loaded.",
+				"is not prosody's XMPP domain. You join but are not moderator: jicofo auth is on, or token_affiliation " +
+				"is not loaded: older Jitsi has no core token_affiliation (doctor cannot see prosody's plugins over " +
+				"HTTP; check: ls /usr/share/jitsi-meet/prosody-plugins/mod_token_affiliation.lua, docker: docker " +
+				"compose exec prosody ls /prosody-plugins/mod_token_affiliation.lua); without it list jitsi-contrib's " +
+				"token_affiliation_legacy instead (docker bundles it as /prosody-plugins-contrib/token_affiliation_legacy/; " +
+				"on Debian install it, see docs/howto.md).",
 		},
 		{
 			Title: "Jitsi rejects a token signed with a wrong " + wrong,

@@ -437,6 +437,10 @@ func TestManualTestTokens(t *testing.T) {
 			if tt.name == "RS256" && (bad == nil || bad.Header["kid"] != kid) {
 				t.Errorf("wrong-key token must keep kid %s so prosody fetches the real key", kid)
 			}
+			if !strings.Contains(r.Manual[0].IfNot, "token_affiliation_legacy") ||
+				!strings.Contains(r.Manual[0].IfNot, "/prosody-plugins/mod_token_affiliation.lua") {
+				t.Errorf("the accepted-token test does not say how to tell core token_affiliation from the legacy one: %s", r.Manual[0].IfNot)
+			}
 			if r.Manual[2].URL != prefix {
 				t.Errorf("no-token link = %q, want %q", r.Manual[2].URL, prefix)
 			}

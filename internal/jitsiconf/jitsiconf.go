@@ -230,6 +230,14 @@ func Build(cfg *config.Config, opts Options) (*Settings, error) {
 	}
 	if len(s.LobbyRules) > 0 {
 		s.MUCModules = append(s.MUCModules, ModTokenLobbyOnDemand)
+	}
+	// persistent_lobby provides the event that creates the lobby room:
+	// token_lobby_ondemand needs it, and so do token_lobby_autostart and
+	// lobby_autostart of the "Lobby always on" recipe (docs/recipes.md),
+	// which pairs them with lobby_bypass rules. Without it those modules do
+	// nothing and rooms the admin believes locked are open. For a lobby a
+	// moderator switches on by hand it is harmless.
+	if len(s.LobbyRules) > 0 || len(s.LobbyBypassRules) > 0 {
 		s.HostModules = append(s.HostModules, ModPersistentLobby)
 	}
 
@@ -271,9 +279,14 @@ func warnings(s *Settings) []string {
 			"and Jitsi never asks for one.",
 	}
 	if slices.Contains(s.MUCModules, ModTokenAffiliation) {
-		w = append(w, "token_affiliation is in Jitsi core since 2026 (check on your version: "+
-			"ls /usr/share/jitsi-meet/prosody-plugins/mod_token_affiliation.lua, docker: /prosody-plugins/); "+
-			"older installs use jitsi-contrib's token_affiliation (renamed token_affiliation_legacy in v20260523).")
+		w = append(w, "token_affiliation is in Jitsi core since 2026; check that yours has it: "+
+			"ls /usr/share/jitsi-meet/prosody-plugins/mod_token_affiliation.lua "+
+			"(docker: docker compose exec prosody ls /prosody-plugins/mod_token_affiliation.lua). "+
+			"If it is missing (older Jitsi), nobody becomes moderator: list token_affiliation_legacy "+
+			"instead of token_affiliation. It is jitsi-contrib's module (called token_affiliation before "+
+			"contrib v20260523); docker's prosody image bundles it as the directory "+
+			"/prosody-plugins-contrib/token_affiliation_legacy/; on Debian nothing installs it: clone "+
+			"github.com/jitsi-contrib/prosody-plugins and add that directory to plugin_paths.")
 	}
 	var contrib []string
 	for _, m := range s.MUCModules {

@@ -122,15 +122,19 @@ func TestBuildModulesFromRules(t *testing.T) {
 			wantMUC: []string{"token_verification"},
 		},
 		{
-			name:      "member only needs token_affiliation",
-			rules:     []config.Rule{{Name: "s", Role: "member"}},
-			wantMUC:   []string{"token_verification", "token_affiliation"},
-			wantWarns: []string{"token_affiliation is in Jitsi core"},
+			name:    "member only needs token_affiliation",
+			rules:   []config.Rule{{Name: "s", Role: "member"}},
+			wantMUC: []string{"token_verification", "token_affiliation"},
+			wantWarns: []string{"token_affiliation is in Jitsi core", "list token_affiliation_legacy instead",
+				"/prosody-plugins-contrib/token_affiliation_legacy/", "on Debian nothing installs it"},
 		},
 		{
-			name:    "lobby_bypass true",
-			rules:   []config.Rule{{Name: "t", Role: "owner", LobbyBypass: boolPtr(true)}},
-			wantMUC: []string{"token_verification", "token_affiliation", "token_lobby_bypass"},
+			// The "Lobby always on" recipe: the autostart modules need
+			// persistent_lobby on the VirtualHost.
+			name:     "lobby_bypass true",
+			rules:    []config.Rule{{Name: "t", Role: "owner", LobbyBypass: boolPtr(true)}},
+			wantMUC:  []string{"token_verification", "token_affiliation", "token_lobby_bypass"},
+			wantHost: []string{"persistent_lobby"},
 		},
 		{
 			name:    "lobby_bypass false needs no module",

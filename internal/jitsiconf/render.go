@@ -144,7 +144,8 @@ func (s *Settings) renderEnv() string {
 		l.add("XMPP_MUC_MODULES=%s", strings.Join(extra, ","))
 	}
 	if len(s.HostModules) > 0 {
-		l.add("# token_lobby_ondemand creates the lobby through persistent_lobby on the VirtualHost;")
+		l.add("# The lobby modules (token_lobby_ondemand, token_lobby_autostart, lobby_autostart) create")
+		l.add("# the lobby through persistent_lobby on the VirtualHost and do nothing without it;")
 		l.add("# append to XMPP_MODULES if you already set it. Needs ENABLE_LOBBY (default on).")
 		l.add("XMPP_MODULES=%s", strings.Join(s.HostModules, ","))
 	}
@@ -208,6 +209,8 @@ func (s *Settings) renderProsody() string {
 	l.add("    -- the token's sub is %s (or the tenant): prosody may check it", s.XMPPDomain)
 	l.add("    enable_domain_verification = %t", s.EnableDomainVerification)
 	if len(s.HostModules) > 0 {
+		l.add("    -- persistent_lobby: the lobby modules (token_lobby_ondemand, token_lobby_autostart,")
+		l.add("    -- lobby_autostart) create the lobby through it and do nothing without it")
 		l.add("    modules_enabled = {")
 		l.add("        -- keep every module already listed here, and add:")
 		for _, m := range s.HostModules {

@@ -15,10 +15,14 @@
 // ! allow no guests: no guest VirtualHost / hosts.anonymousdomain (docker: ENABLE_GUESTS=0), and
 //   allow_empty_token = false (JWT_ALLOW_EMPTY=0); otherwise people get in without a token and
 //   Jitsi never asks for one.
-// ! token_affiliation is in Jitsi core since 2026 (check on your version: ls
-//   /usr/share/jitsi-meet/prosody-plugins/mod_token_affiliation.lua, docker: /prosody-plugins/);
-//   older installs use jitsi-contrib's token_affiliation (renamed token_affiliation_legacy in
-//   v20260523).
+// ! token_affiliation is in Jitsi core since 2026; check that yours has it: ls
+//   /usr/share/jitsi-meet/prosody-plugins/mod_token_affiliation.lua (docker: docker compose exec
+//   prosody ls /prosody-plugins/mod_token_affiliation.lua). If it is missing (older Jitsi),
+//   nobody becomes moderator: list token_affiliation_legacy instead of token_affiliation. It is
+//   jitsi-contrib's module (called token_affiliation before contrib v20260523); docker's prosody
+//   image bundles it as the directory /prosody-plugins-contrib/token_affiliation_legacy/; on
+//   Debian nothing installs it: clone github.com/jitsi-contrib/prosody-plugins and add that
+//   directory to plugin_paths.
 // ! token_lobby_bypass comes from jitsi-contrib/prosody-plugins: docker's prosody image bundles
 //   it; on Debian copy it into a directory listed in plugin_paths.
 
