@@ -164,3 +164,24 @@ func (s *server) trusted(a netip.Addr) bool {
 	}
 	return false
 }
+
+// clientNetwork is the rate-limit key of a client address: an IPv4
+// address as is (IPv4-mapped IPv6 counts as IPv4), an IPv6 address as its
+// /64, because one subscriber usually holds a whole /64 and could
+// otherwise step through addresses to get a fresh budget for each. Input
+// that is not an address (a Unix socket peer) is its own key.
+func clientNetwork(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}

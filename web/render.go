@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/i18n"
@@ -80,21 +79,27 @@ func (s *server) translator(w http.ResponseWriter, r *http.Request) i18n.Transla
 	return i18n.New(i18n.Match(r.Header.Get("Accept-Language"), s.opts.UI.DefaultLanguage))
 }
 
+// langLinks are the language switch links. They never contain the request
+// path: it is attacker-chosen text (GET /%2Fevil.com has the path
+// "//evil.com", which a link would turn into another site). A GET page
+// links to "?query" (the same document, resolved by the browser); a
+// re-rendered POST links to the login page, a path of our own. The query
+// values are encoded, so they cannot leave the query either.
 func (s *server) langLinks(r *http.Request, current string) []langLink {
 	var links []langLink
 	for _, l := range i18n.Languages() {
 		q := r.URL.Query()
 		q.Set("lang", l)
-		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		link := "?" + q.Encode()
 		if r.Method != http.MethodGet {
 			// A re-rendered POST: switch language on the page's GET twin.
-			u = url.URL{Path: s.path("/login"), RawQuery: q.Encode()}
+			link = s.path("/login") + link
 		}
 		label := languageLabels[l]
 		if label == "" {
 			label = l
 		}
-		links = append(links, langLink{Lang: l, Label: label, URL: u.String(), Current: l == current})
+		links = append(links, langLink{Lang: l, Label: label, URL: link, Current: l == current})
 	}
 	return links
 }

@@ -275,7 +275,8 @@ func newHandler(g *gateway, logger *slog.Logger) (http.Handler, error) {
 		},
 		UI: ui,
 		RateLimit: web.RateLimitOptions{
-			PerUser: cfg.RateLimit.PerUser, PerIP: cfg.RateLimit.PerIP, Window: cfg.RateLimit.Window,
+			PerUser: cfg.RateLimit.PerUser, PerUserGlobal: cfg.RateLimit.PerUserGlobal,
+			PerIP: cfg.RateLimit.PerIP, Window: cfg.RateLimit.Window,
 		},
 		TrustedProxies: proxies,
 		Version:        version,
