@@ -43,7 +43,7 @@ func (s *server) routes() http.Handler {
 
 	mux.Handle(p("/"), s.handleNotFound())
 
-	return chain(mux, s.recoverPanics, s.logRequests, s.secureHeaders, s.crossOrigin)
+	return chain(mux, s.recoverPanics, s.ownCookies, s.logRequests, s.secureHeaders, s.crossOrigin)
 }
 
 // staticFiles serves the embedded CSS, JS and images with a cache lifetime

@@ -579,6 +579,11 @@ func (m *Manager) LoadFlow(r *http.Request, state string) (Flow, error) {
 	}, nil
 }
 
+// CookiePrefix starts the name of every cookie this Manager reads or
+// writes (the configured cookie name). The web layer keeps only such
+// cookies from a request's Cookie header.
+func (m *Manager) CookiePrefix() string { return m.cookiePrefix }
+
 // ClearFlow expires the flow cookie of this state (after its callback,
 // used or not); the browser's other logins in progress stay.
 func (m *Manager) ClearFlow(w http.ResponseWriter, state string) {
