@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/i18n"
@@ -60,6 +62,11 @@ type langLink struct {
 // T translates for the templates: {{.T "key" args...}}.
 func (p page) T(key string, args ...any) string { return p.tr.T(key, args...) }
 
+// langLinkParams are the query parameters language links keep: those that
+// say where the user is going (see requestTarget and target.query), plus
+// config.* overrides.
+var langLinkParams = map[string]bool{"room": true, "state": true, "tenant": true, "app": true}
+
 var languageLabels = map[string]string{"en": "English", "de": "Deutsch"}
 
 // translator picks the language: an explicit ?lang= (remembered in a
@@ -84,11 +91,20 @@ func (s *server) translator(w http.ResponseWriter, r *http.Request) i18n.Transla
 // "//evil.com", which a link would turn into another site). A GET page
 // links to "?query" (the same document, resolved by the browser); a
 // re-rendered POST links to the login page, a path of our own. The query
-// values are encoded, so they cannot leave the query either.
+// keeps only the target parameters (langLinkParams), encoded, so nothing
+// else a link brought along (an OIDC code, a provider's error text) is
+// repeated in the page.
 func (s *server) langLinks(r *http.Request, current string) []langLink {
 	var links []langLink
+	all := r.URL.Query()
+	kept := url.Values{}
+	for k, v := range all {
+		if langLinkParams[k] || strings.HasPrefix(k, "config.") {
+			kept[k] = v
+		}
+	}
 	for _, l := range i18n.Languages() {
-		q := r.URL.Query()
+		q := maps.Clone(kept)
 		q.Set("lang", l)
 		link := "?" + q.Encode()
 		if r.Method != http.MethodGet {

@@ -72,3 +72,33 @@ func TestOwnCookiesMiddleware(t *testing.T) {
 		t.Errorf("the original request was modified: %q", r.Header.Get("Cookie"))
 	}
 }
+
+// TestLangLinksStayOnThePage: language links are "?query" (or the login
+// page after a POST) and keep only the target parameters, never the path
+// or anything else the request brought.
+func TestLangLinksStayOnThePage(t *testing.T) {
+	s := &server{}
+	tests := []struct {
+		method, target string
+		want           string // the "de" link
+	}{
+		{"GET", "/%2Fevil.example", "?lang=de"},
+		{"GET", "/%2F%2Fevil.example?x=1", "?lang=de"},
+		{"GET", "/login?room=math&tenant=school-a&config.startWithAudioMuted=true&next=//evil.example", "?config.startWithAudioMuted=true&lang=de&room=math&tenant=school-a"},
+		{"GET", "/callback/idp?code=secret-code&state=s1&error=Call+0800", "?lang=de&state=s1"},
+		{"POST", "/%2Fevil.example/login/demo?room=math", "/login?lang=de&room=math"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(tt.method, tt.target, nil)
+		links := s.langLinks(r, "en")
+		var got string
+		for _, l := range links {
+			if l.Lang == "de" {
+				got = l.URL
+			}
+		}
+		if got != tt.want {
+			t.Errorf("%s %s: de link %q, want %q", tt.method, tt.target, got, tt.want)
+		}
+	}
+}

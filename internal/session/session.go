@@ -531,7 +531,10 @@ func (m *Manager) pruneFlows(w http.ResponseWriter, r *http.Request, newName str
 		flows = append(flows, h)
 	}
 	// Newest first; all flows have the same lifetime, so the expiry
-	// orders them by age.
+	// orders them by age. Expiry has one-second precision: within a
+	// second, browsers send older cookies first (RFC 6265 5.4), so the
+	// reversed request order breaks ties.
+	slices.Reverse(flows)
 	slices.SortStableFunc(flows, func(a, b held) int { return cmp.Compare(b.expires, a.expires) })
 	kept, total := 1, newLen
 	for _, h := range flows {

@@ -721,3 +721,29 @@ func TestDecodedCacheIsBounded(t *testing.T) {
 		t.Errorf("cache holds %d entries, want 3", n)
 	}
 }
+
+// TestFlowsStartedInOneSecond: flow expiry has one-second precision, so
+// flows started within one second are ordered by their place in the
+// Cookie header (browsers send older cookies first); the oldest still goes.
+func TestFlowsStartedInOneSecond(t *testing.T) {
+	m, _ := newTestManager(t, nil)
+	var jar []*http.Cookie
+	for i := range MaxFlows + 1 {
+		rec := httptest.NewRecorder()
+		if err := m.SaveFlow(rec, requestWith(jar...), Flow{Backend: "idp", State: fmt.Sprint("s", i)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rec.Result().Cookies() {
+			jar = slices.DeleteFunc(jar, func(o *http.Cookie) bool { return o.Name == c.Name })
+			if c.MaxAge >= 0 {
+				jar = append(jar, c)
+			}
+		}
+	}
+	for i := range MaxFlows + 1 {
+		_, err := m.LoadFlow(requestWith(jar...), fmt.Sprint("s", i))
+		if want := i > 0; (err == nil) != want {
+			t.Errorf("flow s%d: err %v, want kept %v", i, err, want)
+		}
+	}
+}
