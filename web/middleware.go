@@ -257,10 +257,19 @@ func withCookieHeader(r *http.Request, cookie string) *http.Request {
 // instead of splitting every cookie, and an occurrence counts only at the
 // start of a cookie (not inside another cookie's value).
 func ownCookieHeader(lines []string, prefixes []string) (kept string, dropped bool) {
-	var b strings.Builder
+	// The kept cookies as (line, start, end); the header is only rebuilt
+	// when something was dropped.
+	type span struct{ line, start, end int }
+	var spans [maxOwnCookies]span
 	n, total := 0, 0
-	next := make([]int, len(prefixes))
-	for _, line := range lines {
+	var nextBuf [4]int
+	next := nextBuf[:0]
+	if len(prefixes) <= len(nextBuf) {
+		next = nextBuf[:len(prefixes)]
+	} else {
+		next = make([]int, len(prefixes))
+	}
+	for li, line := range lines {
 		total += strings.Count(line, ";") + 1
 		for i, p := range prefixes {
 			next[i] = strings.Index(line, p)
@@ -279,11 +288,10 @@ func ownCookieHeader(lines []string, prefixes []string) (kept string, dropped bo
 			if semi := strings.IndexByte(line[at:], ';'); semi >= 0 {
 				end = at + semi
 			}
-			if atCookieStart(line, at) && n < maxOwnCookies {
-				if b.Len() > 0 {
-					b.WriteString("; ")
+			if atCookieStart(line, at) {
+				if n < maxOwnCookies {
+					spans[n] = span{li, at, end}
 				}
-				b.WriteString(strings.TrimRight(line[at:end], " \t"))
 				n++
 			}
 			// Whether or not it was ours, nothing of ours starts before
@@ -299,7 +307,18 @@ func ownCookieHeader(lines []string, prefixes []string) (kept string, dropped bo
 			}
 		}
 	}
-	return b.String(), n != total
+	if n == total && len(lines) == 1 {
+		return lines[0], false
+	}
+	var b strings.Builder
+	for i := range min(n, maxOwnCookies) {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		sp := spans[i]
+		b.WriteString(strings.TrimRight(lines[sp.line][sp.start:sp.end], " \t"))
+	}
+	return b.String(), true
 }
 
 // atCookieStart reports whether position i of a Cookie header value is the

@@ -102,3 +102,22 @@ func TestLangLinksStayOnThePage(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkOwnCookieHeader(b *testing.B) {
+	parts := []string{}
+	for i := range 299 {
+		parts = append(parts, "_ga_other"+strings.Repeat("x", i%7)+"=GA1.2.1234567890.1234567890")
+	}
+	parts = append(parts[:150], append([]string{"jitsi_gate=" + strings.Repeat("v", 400)}, parts[150:]...)...)
+	for _, tc := range []struct {
+		name  string
+		lines []string
+	}{{"cookies=1", []string{"jitsi_gate=" + strings.Repeat("v", 400)}}, {"cookies=300", []string{strings.Join(parts, "; ")}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ownCookieHeader(tc.lines, []string{"jitsi_gate"})
+			}
+		})
+	}
+}

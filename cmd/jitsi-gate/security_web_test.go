@@ -447,7 +447,8 @@ func TestSecurityOversizedInputs(t *testing.T) {
 		{"70 KB URL", "GET", "/join?room=" + big(70<<10), nil, nil, []int{400, 414, 431}},
 		{"40 KB Cookie header", "GET", "/join/math", nil, map[string]string{"Cookie": manyCookieHeader(1000)}, []int{431}},
 		{"oversized session cookie", "GET", "/join/math", nil, map[string]string{"Cookie": "jitsi_gate=" + big(8<<10)}, []int{303}},
-		{"oversized flow cookie", "GET", "/callback/demo?state=x", nil, map[string]string{"Cookie": "jitsi_gate_flow_0123456789ab=" + big(8<<10)}, []int{404}},
+		{"oversized flow cookie", "GET", "/join/math", nil, map[string]string{"Cookie": "jitsi_gate_flow_0123456789ab=" + big(8<<10)}, []int{303}},
+		{"many flow cookies", "GET", "/join/math", nil, map[string]string{"Cookie": strings.Repeat("jitsi_gate_flow_0123456789ab=x; ", 500)}, []int{303}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
