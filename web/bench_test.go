@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -179,4 +180,41 @@ func BenchmarkJoinRS256(b *testing.B) {
 	h, c := benchServer(b, rsSigner(b))
 	b.Run("loopback", func(b *testing.B) { loopback(b, h, c) })
 	b.Run("inprocess", func(b *testing.B) { inProcess(b, h, c) })
+}
+
+// BenchmarkJoinManyCookies compares /join with only the session cookie and
+// with the session cookie among 299 others (other apps on the Jitsi domain,
+// or an attacker inflating the header), side by side in one run. The
+// gateway keeps only its own cookies from the header in one pass, so the
+// two should cost about the same:
+//
+//	go test -run '^$' -bench JoinManyCookies -benchmem ./web/
+func BenchmarkJoinManyCookies(b *testing.B) {
+	h, c := benchServer(b, hsSigner(b))
+	for _, n := range []int{1, 300} {
+		b.Run(fmt.Sprintf("cookies=%d", n), func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/join/math-101", nil)
+			req.Header.Set("Cookie", manyCookies(c, n))
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusFound {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		})
+	}
+}
+
+// manyCookies is a Cookie header of n cookies with the session cookie in
+// the middle.
+func manyCookies(session *http.Cookie, n int) string {
+	parts := make([]string, 0, n)
+	for i := range n - 1 {
+		parts = append(parts, fmt.Sprintf("_ga_other%03d=GA1.2.%010d.%010d", i, i*7919, i*104729))
+	}
+	mid := len(parts) / 2
+	parts = append(parts[:mid], append([]string{session.Name + "=" + session.Value}, parts[mid:]...)...)
+	return strings.Join(parts, "; ")
 }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/ratelimit"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 )
 
@@ -118,23 +120,24 @@ func (s *server) handlePasswordLogin() http.Handler {
 		tr := s.translator(w, r)
 
 		ip := s.clientIP(r)
-		userKey := backendID + "\x00" + strings.ToLower(username)
-		ipOK, ipWait := s.perIP.Allow(ip)
-		userOK, userWait := s.perUser.Check(userKey)
-		if !ipOK || !userOK {
-			wait := max(ipWait, userWait)
+		attempt, wait, limited := s.countLoginAttempt(backendID, username, ip)
+		if limited != "" {
 			secs := int(wait.Seconds() + 0.999)
 			s.log.WarnContext(ctx, "login rate limited", "backend", backendID, "username", username,
-				"client", ip, "retry_after_s", secs)
+				"client", ip, "limit", limited, "retry_after_s", secs)
 			w.Header().Set("Retry-After", fmt.Sprint(secs))
 			s.renderLogin(w, r, http.StatusTooManyRequests, t, tr.T("error.rate_limited", secs), username, backendID)
 			return
 		}
 
 		id, err := b.Login(ctx, username, password)
+		if !errors.Is(err, auth.ErrInvalidCredentials) {
+			// Only wrong passwords count against the user; an outage or
+			// a success gives the attempt back.
+			attempt.giveBack()
+		}
 		switch {
 		case errors.Is(err, auth.ErrInvalidCredentials):
-			s.perUser.Add(userKey)
 			s.log.InfoContext(ctx, "login failed: invalid credentials", "backend", backendID,
 				"username", username, "client", ip)
 			s.renderLogin(w, r, http.StatusUnauthorized, t, tr.T("error.invalid_credentials"), username, backendID)
@@ -148,9 +151,52 @@ func (s *server) handlePasswordLogin() http.Handler {
 			s.handleError(w, r, fmt.Errorf("login at backend %s: %w", backendID, err), s.loginPath(t))
 			return
 		}
-		s.perUser.Reset(userKey)
+		s.perUser.Reset(attempt.userNetKey)
 		s.completeLogin(w, r, id, t, "")
 	})
+}
+
+// loginAttempt is one password attempt counted against the username (per
+// client network and globally) before the backend is asked.
+type loginAttempt struct {
+	userNetKey string
+	perUser    ratelimit.Reservation
+	global     ratelimit.Reservation
+}
+
+func (a loginAttempt) giveBack() {
+	a.perUser.Cancel()
+	a.global.Cancel()
+}
+
+// countLoginAttempt counts a password attempt against the client network,
+// the username from that network and the username from everywhere, in
+// that order, all before the (slow) backend call: concurrent guesses
+// cannot all pass a check made before any of them failed. When a limit
+// refuses, the counts already taken for this attempt are given back and
+// limited names the limit ("ip", "user", "user_global").
+//
+// The username key is the folded form (auth.FoldUsername), so the variants
+// a directory treats as one name share one budget. Keying per network
+// keeps someone guessing from elsewhere from locking the user out of their
+// own client; the much higher global cap still bounds a guesser spread
+// over many networks.
+func (s *server) countLoginAttempt(backendID, username, ip string) (a loginAttempt, wait time.Duration, limited string) {
+	network := clientNetwork(ip)
+	userKey := backendID + "\x00" + auth.FoldUsername(username)
+	a.userNetKey = userKey + "\x00" + network
+	if ok, wait := s.perIP.Allow(network); !ok {
+		return loginAttempt{}, wait, "ip"
+	}
+	var ok bool
+	if a.perUser, ok, wait = s.perUser.Reserve(a.userNetKey); !ok {
+		return loginAttempt{}, wait, "user"
+	}
+	if a.global, ok, wait = s.perUserGlobal.Reserve(userKey); !ok {
+		a.perUser.Cancel()
+		return loginAttempt{}, wait, "user_global"
+	}
+	return a, 0, ""
 }
 
 // completeLogin starts the session and continues to the room, or to the

@@ -2,7 +2,6 @@ package web
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -63,9 +62,12 @@ func (s *server) handleLoginStart() http.Handler {
 }
 
 // handleCallback finishes a provider login (GET /callback/{backend}). The
-// state is checked against the flow cookie before the code is exchanged,
-// and the flow cookie is cleared first, so neither state nor code can be
-// replayed in this browser.
+// state picks the flow cookie of its own login (a browser may have several
+// in progress, one per tab) and must match it before anything else is
+// looked at: a callback that belongs to no login here gets the generic
+// "start again" page, whatever error text it carries, and its code is never
+// exchanged. The flow cookie is cleared first, so neither state nor code
+// can be replayed in this browser; other logins in progress stay.
 func (s *server) handleCallback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -75,9 +77,16 @@ func (s *server) handleCallback() http.Handler {
 			s.fail(w, r, http.StatusNotFound, s.path("/login"), "error.unknown_backend", backendID)
 			return
 		}
-		f, err := s.sessions.LoadFlow(r)
-		s.sessions.ClearFlow(w, r)
-		if err != nil || f.Backend != backendID {
+		q := r.URL.Query()
+		state := q.Get("state")
+		f, err := s.sessions.LoadFlow(r, state)
+		s.sessions.ClearFlow(w, state)
+		switch {
+		case errors.Is(err, session.ErrOtherFlow):
+			s.log.WarnContext(ctx, "callback state belongs to no login flow of this browser", "backend", backendID)
+			s.fail(w, r, http.StatusBadRequest, s.path("/login"), "error.flow_state")
+			return
+		case err != nil || f.Backend != backendID:
 			s.log.InfoContext(ctx, "callback without a matching login flow", "backend", backendID, "err", err)
 			s.fail(w, r, http.StatusBadRequest, s.path("/login"), "error.flow_missing")
 			return
@@ -88,14 +97,10 @@ func (s *server) handleCallback() http.Handler {
 			return
 		}
 		retry := s.loginPath(t)
-		q := r.URL.Query()
+		// Only now, with the state proven ours, is the provider's error
+		// text worth showing.
 		if perr := auth.CallbackError(q); perr != nil {
 			s.handleError(w, r, perr, retry)
-			return
-		}
-		if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
-			s.log.WarnContext(ctx, "callback state does not match the login flow", "backend", backendID)
-			s.fail(w, r, http.StatusBadRequest, retry, "error.flow_state")
 			return
 		}
 		code := q.Get("code")

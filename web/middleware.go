@@ -164,3 +164,170 @@ func (s *server) trusted(a netip.Addr) bool {
 	}
 	return false
 }
+
+// clientNetwork is the rate-limit key of a client address: an IPv4
+// address as is (IPv4-mapped IPv6 counts as IPv4), an IPv6 address as its
+// /64, because one subscriber usually holds a whole /64 and could
+// otherwise step through addresses to get a fresh budget for each. Input
+// that is not an address (a Unix socket peer) is its own key.
+func clientNetwork(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}
+
+// Bounds on the Cookie header. The server already refuses headers over
+// 64 KB in total (cmd/jitsi-gate/serve.go); the gateway's own cookies are
+// a few KB (session.MaxFlowBytes and the user cookie), so a Cookie header
+// over maxCookieHeaderBytes is refused with 431, and at most maxOwnCookies
+// of ours are looked at.
+const (
+	maxCookieHeaderBytes = 32 << 10
+	maxOwnCookies        = 16
+)
+
+// ownCookies hands the handlers a Cookie header holding only the gateway's
+// cookies (names starting with the session cookie name, and the language
+// cookie). The gateway shares its domain with Jitsi and whatever else runs
+// there, and net/http parses the whole header on every Cookie lookup, so
+// without this a request with hundreds of foreign cookies costs several
+// times one with a single cookie. The filter is one pass with
+// strings.Index over the header; the common case (only our cookies) passes
+// the request on unchanged.
+func (s *server) ownCookies(next http.Handler) http.Handler {
+	prefixes := []string{s.sessions.CookiePrefix()}
+	if !strings.HasPrefix(langCookie, prefixes[0]) {
+		prefixes = append(prefixes, langCookie)
+	}
+	return s.ownCookiesWith(prefixes, next)
+}
+
+func (s *server) ownCookiesWith(prefixes []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lines := r.Header["Cookie"]
+		if len(lines) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		size := 0
+		for _, l := range lines {
+			size += len(l)
+		}
+		if size > maxCookieHeaderBytes {
+			s.log.WarnContext(r.Context(), "request refused: Cookie header too large", "path", r.URL.Path,
+				"bytes", size, "limit", maxCookieHeaderBytes, "client", s.clientIP(r))
+			s.fail(w, withCookieHeader(r, ""), http.StatusRequestHeaderFieldsTooLarge, s.path("/"), "error.cookies_too_large")
+			return
+		}
+		if kept, dropped := ownCookieHeader(lines, prefixes); dropped {
+			r = withCookieHeader(r, kept)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withCookieHeader returns a shallow copy of r whose Cookie header is
+// cookie ("" for none); r itself is not modified.
+func withCookieHeader(r *http.Request, cookie string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.Header = r.Header.Clone()
+	if cookie == "" {
+		delete(r2.Header, "Cookie")
+	} else {
+		r2.Header["Cookie"] = []string{cookie}
+	}
+	return r2
+}
+
+// ownCookieHeader returns the cookies of lines (Cookie header values)
+// whose names start with one of prefixes, in their order, at most
+// maxOwnCookies, joined as one header value; dropped reports whether any
+// cookie was left out. It jumps from one prefix occurrence to the next
+// instead of splitting every cookie, and an occurrence counts only at the
+// start of a cookie (not inside another cookie's value).
+func ownCookieHeader(lines []string, prefixes []string) (kept string, dropped bool) {
+	// The kept cookies as (line, start, end); the header is only rebuilt
+	// when something was dropped.
+	type span struct{ line, start, end int }
+	var spans [maxOwnCookies]span
+	n, total := 0, 0
+	var nextBuf [4]int
+	next := nextBuf[:0]
+	if len(prefixes) <= len(nextBuf) {
+		next = nextBuf[:len(prefixes)]
+	} else {
+		next = make([]int, len(prefixes))
+	}
+	for li, line := range lines {
+		total += strings.Count(line, ";") + 1
+		for i, p := range prefixes {
+			next[i] = strings.Index(line, p)
+		}
+		for {
+			at := -1
+			for _, i := range next {
+				if i >= 0 && (at < 0 || i < at) {
+					at = i
+				}
+			}
+			if at < 0 {
+				break
+			}
+			end := len(line)
+			if semi := strings.IndexByte(line[at:], ';'); semi >= 0 {
+				end = at + semi
+			}
+			if atCookieStart(line, at) {
+				if n < maxOwnCookies {
+					spans[n] = span{li, at, end}
+				}
+				n++
+			}
+			// Whether or not it was ours, nothing of ours starts before
+			// the next ';'.
+			for i, p := range prefixes {
+				if next[i] >= 0 && next[i] < end {
+					if j := strings.Index(line[end:], p); j >= 0 {
+						next[i] = end + j
+					} else {
+						next[i] = -1
+					}
+				}
+			}
+		}
+	}
+	if n == total && len(lines) == 1 {
+		return lines[0], false
+	}
+	var b strings.Builder
+	for i := range min(n, maxOwnCookies) {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		sp := spans[i]
+		b.WriteString(strings.TrimRight(lines[sp.line][sp.start:sp.end], " \t"))
+	}
+	return b.String(), true
+}
+
+// atCookieStart reports whether position i of a Cookie header value is the
+// start of a cookie name: only blanks between it and the previous ';' or
+// the start.
+func atCookieStart(line string, i int) bool {
+	j := i - 1
+	for j >= 0 && (line[j] == ' ' || line[j] == '\t') {
+		j--
+	}
+	return j < 0 || line[j] == ';'
+}

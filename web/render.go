@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -61,6 +62,11 @@ type langLink struct {
 // T translates for the templates: {{.T "key" args...}}.
 func (p page) T(key string, args ...any) string { return p.tr.T(key, args...) }
 
+// langLinkParams are the query parameters language links keep: those that
+// say where the user is going (see requestTarget and target.query), plus
+// config.* overrides.
+var langLinkParams = map[string]bool{"room": true, "state": true, "tenant": true, "app": true}
+
 var languageLabels = map[string]string{"en": "English", "de": "Deutsch"}
 
 // translator picks the language: an explicit ?lang= (remembered in a
@@ -80,21 +86,36 @@ func (s *server) translator(w http.ResponseWriter, r *http.Request) i18n.Transla
 	return i18n.New(i18n.Match(r.Header.Get("Accept-Language"), s.opts.UI.DefaultLanguage))
 }
 
+// langLinks are the language switch links. They never contain the request
+// path: it is attacker-chosen text (GET /%2Fevil.com has the path
+// "//evil.com", which a link would turn into another site). A GET page
+// links to "?query" (the same document, resolved by the browser); a
+// re-rendered POST links to the login page, a path of our own. The query
+// keeps only the target parameters (langLinkParams), encoded, so nothing
+// else a link brought along (an OIDC code, a provider's error text) is
+// repeated in the page.
 func (s *server) langLinks(r *http.Request, current string) []langLink {
 	var links []langLink
+	all := r.URL.Query()
+	kept := url.Values{}
+	for k, v := range all {
+		if langLinkParams[k] || strings.HasPrefix(k, "config.") {
+			kept[k] = v
+		}
+	}
 	for _, l := range i18n.Languages() {
-		q := r.URL.Query()
+		q := maps.Clone(kept)
 		q.Set("lang", l)
-		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		link := "?" + q.Encode()
 		if r.Method != http.MethodGet {
 			// A re-rendered POST: switch language on the page's GET twin.
-			u = url.URL{Path: s.path("/login"), RawQuery: q.Encode()}
+			link = s.path("/login") + link
 		}
 		label := languageLabels[l]
 		if label == "" {
 			label = l
 		}
-		links = append(links, langLink{Lang: l, Label: label, URL: u.String(), Current: l == current})
+		links = append(links, langLink{Lang: l, Label: label, URL: link, Current: l == current})
 	}
 	return links
 }

@@ -3,6 +3,8 @@ package web
 import (
 	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 )
 
 // routes is the whole HTTP surface. Admins put these paths into Jitsi's
@@ -37,18 +39,30 @@ func (s *server) routes() http.Handler {
 
 	mux.Handle("GET "+p("/static/theme.css"), s.handleThemeCSS())
 	mux.Handle("GET "+p("/static/logo"), s.handleLogo())
-	mux.Handle("GET "+p("/static/"), http.StripPrefix(p("/static/"), staticFiles(s.static)))
+	mux.Handle("GET "+p("/static/"), http.StripPrefix(p("/static/"), staticFiles(s.static, s.handleNotFound())))
 
 	mux.Handle(p("/"), s.handleNotFound())
 
-	return chain(mux, s.recoverPanics, s.logRequests, s.secureHeaders, s.crossOrigin)
+	return chain(mux, s.recoverPanics, s.ownCookies, s.logRequests, s.secureHeaders, s.crossOrigin)
 }
 
 // staticFiles serves the embedded CSS, JS and images with a cache lifetime
-// short enough that an upgrade shows up the same day.
-func staticFiles(fsys fs.FS) http.Handler {
+// short enough that an upgrade shows up the same day. Only regular files
+// are served: a directory (with or without a trailing slash) is notFound,
+// never a listing or an index.html, so what static/ holds is not
+// enumerable.
+func staticFiles(fsys fs.FS, notFound http.Handler) http.Handler {
 	files := http.FileServerFS(fsys)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		if name == "" || strings.HasSuffix(r.URL.Path, "/") {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		if fi, err := fs.Stat(fsys, name); err != nil || !fi.Mode().IsRegular() {
+			notFound.ServeHTTP(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
 	})

@@ -75,10 +75,17 @@ type UIOptions struct {
 	DefaultLanguage string
 }
 
-// RateLimitOptions bound password guessing.
+// RateLimitOptions bound password guessing. Client networks are IPv4
+// addresses and IPv6 /64s.
 type RateLimitOptions struct {
-	PerUser, PerIP int
-	Window         time.Duration
+	// PerUser limits failed attempts per username and client network.
+	PerUser int
+	// PerUserGlobal limits failed attempts per username from all networks;
+	// 0 means 10 × PerUser.
+	PerUserGlobal int
+	// PerIP limits attempts per client network.
+	PerIP  int
+	Window time.Duration
 }
 
 // Deps are the collaborators of the web layer.
@@ -115,8 +122,11 @@ type server struct {
 	static    fs.FS
 	now       func() time.Time
 	prefix    string // PublicURL path without trailing slash ("" or "/_auth")
-	perUser   *ratelimit.Limiter
-	perIP     *ratelimit.Limiter
+	// perUser is keyed by backend, folded username and client network;
+	// perUserGlobal by backend and folded username; perIP by network.
+	perUser       *ratelimit.Limiter
+	perUserGlobal *ratelimit.Limiter
+	perIP         *ratelimit.Limiter
 }
 
 // backendInfo is what the login page needs to show a backend.
@@ -146,6 +156,11 @@ func NewServer(opts Options, deps Deps) (http.Handler, error) {
 		perUser:   ratelimit.New(opts.RateLimit.PerUser, opts.RateLimit.Window, 0),
 		perIP:     ratelimit.New(opts.RateLimit.PerIP, opts.RateLimit.Window, 0),
 	}
+	globalLimit := opts.RateLimit.PerUserGlobal
+	if globalLimit == 0 {
+		globalLimit = 10 * opts.RateLimit.PerUser
+	}
+	s.perUserGlobal = ratelimit.New(globalLimit, opts.RateLimit.Window, 0)
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -364,7 +364,8 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		},
 		UI: ui,
 		RateLimit: web.RateLimitOptions{
-			PerUser: cfg.RateLimit.PerUser, PerIP: cfg.RateLimit.PerIP, Window: cfg.RateLimit.Window,
+			PerUser: cfg.RateLimit.PerUser, PerUserGlobal: cfg.RateLimit.PerUserGlobal,
+			PerIP: cfg.RateLimit.PerIP, Window: cfg.RateLimit.Window,
 		},
 		TrustedProxies: proxies,
 		Version:        version,

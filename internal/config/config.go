@@ -258,9 +258,14 @@ type Log struct {
 
 // RateLimit bounds failed password logins.
 type RateLimit struct {
-	// PerUser is the number of failed attempts per username per Window.
+	// PerUser is the number of failed attempts per username and client
+	// network (IPv4 address, IPv6 /64) per Window. Someone guessing from
+	// elsewhere does not lock the user out of their own client.
 	PerUser int `yaml:"per_user"`
-	// PerIP is the number of attempts per client address per Window.
+	// PerUserGlobal caps failed attempts per username from all networks
+	// together per Window; default 10 × PerUser.
+	PerUserGlobal int `yaml:"per_user_global"`
+	// PerIP is the number of attempts per client network per Window.
 	PerIP  int           `yaml:"per_ip"`
 	Window time.Duration `yaml:"window"`
 }

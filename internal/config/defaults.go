@@ -22,6 +22,10 @@ const (
 	DefaultLanguage        = "en"
 )
 
+// DefaultRateLimitUserGlobalFactor × per_user is the default
+// rate_limit.per_user_global.
+const DefaultRateLimitUserGlobalFactor = 10
+
 // ApplyDefaults fills in every value that is not set and normalises URLs
 // (no trailing "/"). Parse calls it; call it yourself only when you build a
 // Config in code before Validate.
@@ -91,6 +95,7 @@ func (c *Config) ApplyDefaults() {
 	}
 
 	setInt(&c.RateLimit.PerUser, DefaultRateLimitUser)
+	setInt(&c.RateLimit.PerUserGlobal, DefaultRateLimitUserGlobalFactor*c.RateLimit.PerUser)
 	setInt(&c.RateLimit.PerIP, DefaultRateLimitIP)
 	setDur(&c.RateLimit.Window, DefaultRateLimitWindow)
 

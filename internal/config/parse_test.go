@@ -65,6 +65,7 @@ func TestDefaults(t *testing.T) {
 		{"static backend has no ldap defaults", ldap.Backends[2].LDAP, LDAP{}},
 		{"rule rooms", c.Rules[2].Rooms, []string{"*"}},
 		{"rate_limit.per_user", c.RateLimit.PerUser, 5},
+		{"rate_limit.per_user_global", c.RateLimit.PerUserGlobal, 50},
 		{"rate_limit.per_ip", c.RateLimit.PerIP, 30},
 		{"rate_limit.window", c.RateLimit.Window, time.Minute},
 		{"log.level", c.Log.Level, "info"},

@@ -651,6 +651,10 @@ func (c *Config) validateRateLimit(v *collector) {
 	if r.PerUser <= 0 {
 		v.add("rate_limit.per_user", "must be greater than 0", fmt.Sprintf("default %d", DefaultRateLimitUser))
 	}
+	if r.PerUser > 0 && r.PerUserGlobal < r.PerUser {
+		v.add("rate_limit.per_user_global", fmt.Sprintf("must be at least per_user (%d): it caps the attempts from all networks together", r.PerUser),
+			fmt.Sprintf("default %d × per_user", DefaultRateLimitUserGlobalFactor))
+	}
 	if r.PerIP <= 0 {
 		v.add("rate_limit.per_ip", "must be greater than 0", fmt.Sprintf("default %d", DefaultRateLimitIP))
 	}

@@ -253,6 +253,7 @@ func TestValidate(t *testing.T) {
 		{"log format", func(c *Config, _ string) { c.Log.Format = "xml" }, "log.format", "not a log format", ""},
 		{"rate per_user", func(c *Config, _ string) { c.RateLimit.PerUser = -1 }, "rate_limit.per_user", "greater than 0", ""},
 		{"rate per_ip", func(c *Config, _ string) { c.RateLimit.PerIP = -5 }, "rate_limit.per_ip", "greater than 0", ""},
+		{"rate per_user_global below per_user", func(c *Config, _ string) { c.RateLimit.PerUserGlobal = c.RateLimit.PerUser - 1 }, "rate_limit.per_user_global", "at least per_user", ""},
 		{"rate window", func(c *Config, _ string) { c.RateLimit.Window = -time.Second }, "rate_limit.window", "greater than 0", ""},
 	}
 	for _, tt := range tests {

@@ -61,6 +61,7 @@ var catalogs = map[string]map[string]string{
 		"error.heading.403": "Not allowed",
 		"error.heading.404": "Page not found",
 		"error.heading.429": "Too many attempts",
+		"error.heading.431": "Too many cookies",
 		"error.heading.500": "Something went wrong",
 		"error.heading.503": "Sign-in is unavailable",
 
@@ -79,6 +80,7 @@ var catalogs = map[string]map[string]string{
 		"error.login_unverified":    "The answer of the sign-in service could not be verified, so you were not signed in. Please start again; if it keeps happening, tell your administrator.",
 		"error.provider":            "The sign-in service reported a problem (%s). Please start again.",
 		"error.cross_origin":        "This form was sent from another website and was refused. Please use the form on this page.",
+		"error.cookies_too_large":   "Your browser sent more cookies for this site than the sign-in accepts. Please delete the cookies of this site and try again.",
 		"error.unknown_backend":     "There is no sign-in method called “%s”.",
 		"error.tenant_not_allowed":  "Meetings of “%s” are not available here.",
 
@@ -148,6 +150,7 @@ var catalogs = map[string]map[string]string{
 		"error.heading.403": "Nicht erlaubt",
 		"error.heading.404": "Seite nicht gefunden",
 		"error.heading.429": "Zu viele Versuche",
+		"error.heading.431": "Zu viele Cookies",
 		"error.heading.500": "Etwas ist schiefgegangen",
 		"error.heading.503": "Anmeldung nicht verfügbar",
 
@@ -166,6 +169,7 @@ var catalogs = map[string]map[string]string{
 		"error.login_unverified":    "Die Antwort des Anmeldedienstes konnte nicht geprüft werden, daher sind Sie nicht angemeldet. Bitte beginnen Sie erneut; wenn es wieder passiert, wenden Sie sich an Ihre Administration.",
 		"error.provider":            "Der Anmeldedienst hat ein Problem gemeldet (%s). Bitte beginnen Sie erneut.",
 		"error.cross_origin":        "Dieses Formular wurde von einer anderen Website gesendet und abgelehnt. Bitte verwenden Sie das Formular auf dieser Seite.",
+		"error.cookies_too_large":   "Ihr Browser hat für diese Website mehr Cookies gesendet, als die Anmeldung annimmt. Bitte löschen Sie die Cookies dieser Website und versuchen Sie es erneut.",
 		"error.unknown_backend":     "Es gibt keine Anmeldemethode namens „%s“.",
 		"error.tenant_not_allowed":  "Besprechungen von „%s“ sind hier nicht verfügbar.",
 

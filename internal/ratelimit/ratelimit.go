@@ -16,15 +16,18 @@
 // above the number of keys expected in one window (each key costs roughly
 // 100 bytes plus 8 bytes per attempt of limit).
 //
-// The web layer uses one Limiter per client address (Allow on every password
-// POST) and one per username (Check before the backend is asked, Add on
-// failure, Reset on success).
+// The web layer uses one Limiter per client network (Allow on every
+// password POST) and two per username (one keyed by username and client
+// network, one global): Reserve counts the attempt before the backend is
+// asked, so concurrent guesses cannot all slip past a Check, and Cancel
+// gives the attempt back when the password was right.
 package ratelimit
 
 import (
 	"container/list"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sync"
 	"time"
 )
@@ -107,6 +110,70 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	}
 	l.record(key, e, now)
 	return true, 0
+}
+
+// Reservation is one attempt counted by Reserve. Cancel gives it back.
+// The zero Reservation (nothing counted) cancels nothing.
+type Reservation struct {
+	l   *Limiter
+	key string
+	at  time.Duration
+}
+
+// Reserve is Allow that remembers the attempt it counted, so that it can be
+// given back (Cancel) once its outcome is known, e.g. after a successful
+// login. Counting before the slow backend call is what makes the limit hold
+// under concurrency: a Check followed by a later Add lets every concurrent
+// request pass the Check.
+func (l *Limiter) Reserve(key string) (r Reservation, ok bool, retryAfter time.Duration) {
+	if l.disabled() {
+		return Reservation{}, true, 0
+	}
+	key = normKey(key)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.since()
+	l.expire(now)
+	e := l.lookup(key)
+	if e != nil {
+		if wait := l.wait(e, now); wait > 0 {
+			return Reservation{}, false, wait
+		}
+	}
+	l.record(key, e, now)
+	return Reservation{l: l, key: key, at: now}, true, 0
+}
+
+// Cancel removes the attempt r counted. It is a no-op when the attempt is
+// already gone (the key expired, was evicted or Reset, or Add pushed the
+// attempt out of a full ring), and for the zero Reservation. Calling it
+// twice removes at most one further attempt of the same instant, so call
+// it once.
+func (r Reservation) Cancel() {
+	if r.l == nil {
+		return
+	}
+	l := r.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, ok := l.keys[r.key]
+	if !ok {
+		return
+	}
+	e := el.Value.(*entry)
+	// Unroll the ring oldest first, drop one attempt made at r.at (equal
+	// instants are interchangeable), and keep it unrolled (head 0): with
+	// fewer than limit entries record appends again.
+	ordered := append(slices.Clone(e.times[e.head:]), e.times[:e.head]...)
+	i := slices.Index(ordered, r.at)
+	if i < 0 {
+		return
+	}
+	e.times = slices.Delete(ordered, i, i+1)
+	e.head = 0
+	if len(e.times) == 0 {
+		l.remove(el)
+	}
 }
 
 // Check reports whether an attempt for key would be allowed, without

@@ -337,3 +337,100 @@ func BenchmarkAllow(b *testing.B) {
 		i++
 	}
 }
+
+func TestReserveAndCancel(t *testing.T) {
+	clk := newClock()
+	l := NewWithClock(3, time.Minute, 0, clk.Now)
+	r1, ok, _ := l.Reserve("u")
+	if !ok {
+		t.Fatal("first reservation refused")
+	}
+	clk.Advance(10 * time.Second)
+	r2, _, _ := l.Reserve("u")
+	clk.Advance(10 * time.Second)
+	if _, ok, _ := l.Reserve("u"); !ok {
+		t.Fatal("third reservation refused")
+	}
+	if _, ok, wait := l.Reserve("u"); ok || wait != 40*time.Second {
+		t.Fatalf("fourth reservation: ok %v wait %v, want refused for 40s", ok, wait)
+	}
+	// Giving back the middle attempt frees exactly one slot.
+	r2.Cancel()
+	if _, ok, _ := l.Reserve("u"); !ok {
+		t.Fatal("no room after Cancel")
+	}
+	if _, ok, _ := l.Reserve("u"); ok {
+		t.Fatal("Cancel freed more than one attempt")
+	}
+	// Giving back the oldest attempt (+0s) changes when the window frees
+	// up: all three attempts now date from +20s, so a full minute.
+	r1.Cancel()
+	r4, ok, _ := l.Reserve("u")
+	if !ok {
+		t.Fatal("no room after cancelling the oldest attempt")
+	}
+	if _, ok, wait := l.Reserve("u"); ok || wait != time.Minute {
+		t.Fatalf("after cancelling the oldest: ok %v wait %v, want refused for 1m", ok, wait)
+	}
+	// Cancel after Reset, and the zero Reservation, are no-ops.
+	l.Reset("u")
+	r4.Cancel()
+	Reservation{}.Cancel()
+	if n := l.Len(); n != 0 {
+		t.Errorf("Len = %d after Reset, want 0", n)
+	}
+	// Cancelling the only attempt drops the key.
+	r, _, _ := l.Reserve("v")
+	r.Cancel()
+	if n := l.Len(); n != 0 {
+		t.Errorf("Len = %d after cancelling the only attempt, want 0", n)
+	}
+	// A disabled limiter hands out no-op reservations.
+	var off *Limiter
+	if r, ok, _ := off.Reserve("x"); !ok {
+		t.Error("nil limiter refused")
+	} else {
+		r.Cancel()
+	}
+}
+
+// TestReserveConcurrent is the race the web layer had: many concurrent
+// attempts for one key, each counted before its slow backend call. Exactly
+// limit get through, and cancelling the ones that "succeeded" lets that many
+// more through.
+func TestReserveConcurrent(t *testing.T) {
+	const limit, workers = 5, 35
+	l := New(limit, time.Minute, 0)
+	var passed atomic.Int64
+	var mu sync.Mutex
+	var held []Reservation
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if r, ok, _ := l.Reserve("student"); ok {
+				passed.Add(1)
+				time.Sleep(time.Millisecond) // the backend call
+				mu.Lock()
+				held = append(held, r)
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if got := passed.Load(); got != limit {
+		t.Fatalf("%d of %d concurrent attempts passed, want exactly %d", got, workers, limit)
+	}
+	held[0].Cancel()
+	held[1].Cancel()
+	for i := range 3 {
+		_, ok, _ := l.Reserve("student")
+		if want := i < 2; ok != want {
+			t.Errorf("reservation %d after two cancels: ok %v, want %v", i, ok, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 // Package session keeps the gateway's state in the browser: who is logged in
-// (the user cookie), an OIDC login in progress (the flow cookie) and the
-// OIDC id_token_hint for logout (the logout cookie). There is no server-side
+// (the user cookie), the OIDC logins in progress (one flow cookie each,
+// named after its state, so two tabs can sign in at once) and the OIDC
+// id_token_hint for logout (the logout cookie). There is no server-side
 // state, so abandoned logins cost no memory and replicas only need to share
 // the secret.
 //
@@ -19,8 +20,11 @@
 package session
 
 import (
+	"cmp"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,7 +57,29 @@ const (
 	MaxLogoutHintLen = 3800
 	// maxCookieLen is securecookie's default limit, kept explicit.
 	maxCookieLen = 4096
+	// MaxFlows is how many logins may be in progress in one browser (tabs
+	// opened on different meeting links); starting another drops the
+	// oldest.
+	MaxFlows = 5
+	// MaxFlowBytes bounds all flow cookies together, so they and the user
+	// cookie stay under a proxy's 8 KB header limit (nginx's default).
+	MaxFlowBytes = 5 << 10
+	// maxFlowCookieLen bounds one flow cookie; a typical one is ~500
+	// bytes, a long room in a tenant with every config override ~2 KB.
+	maxFlowCookieLen = 2560
+	// maxFlowCookiesRead bounds the flow cookies looked at in one request;
+	// more can only be junk (each expires after FlowLifetime anyway).
+	maxFlowCookiesRead = 2 * MaxFlows
+	// flowHashLen is the hex length of the state hash in a flow cookie's
+	// name: 48 bits tell a browser's few flows apart; the cookie itself
+	// still carries and is checked against the whole state.
+	flowHashLen = 12
 )
+
+// ErrOtherFlow (which wraps ErrNoSession) is returned by LoadFlow when the
+// browser has logins in progress but none for the state asked for: an
+// answer that belongs to another sign-in.
+var ErrOtherFlow = fmt.Errorf("no login flow for this state: %w", ErrNoSession)
 
 // Options configures a Manager.
 type Options struct {
@@ -63,8 +89,9 @@ type Options struct {
 	Lifetime time.Duration
 	// Secure sets the Secure attribute (public_url is https).
 	Secure bool
-	// CookieName is the user cookie's name; the flow and logout cookies
-	// are "<name>_flow" and "<name>_logout". Default "jitsi_gate".
+	// CookieName is the user cookie's name; the flow cookies are
+	// "<name>_flow_<hash of state>", the logout cookie "<name>_logout".
+	// Default "jitsi_gate".
 	CookieName string
 	// Path is the cookie path (the path of public_url); default "/".
 	Path string
@@ -150,6 +177,10 @@ type Manager struct {
 	flow         *jar
 	logout       *jar
 	decoded      *decodedCache
+	// flowPrefix starts the name of every flow cookie.
+	flowPrefix string
+	// cookiePrefix starts the name of every cookie of this Manager.
+	cookiePrefix string
 }
 
 // jar is one cookie purpose: a name, a CookieStore with its own keys, and
@@ -213,6 +244,10 @@ func NewManager(o Options) (*Manager, error) {
 	if m.user, err = newJar(o, o.CookieName, "user", o.Lifetime); err != nil {
 		return nil, err
 	}
+	m.cookiePrefix = o.CookieName
+	m.flowPrefix = o.CookieName + "_flow_"
+	// The flow jar's own name is the cookie of versions with a single
+	// flow; it is only ever cleared. Flow cookies are named per state.
 	if m.flow, err = newJar(o, o.CookieName+"_flow", "flow", o.FlowLifetime); err != nil {
 		return nil, err
 	}
@@ -340,29 +375,33 @@ func (j *jar) save(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// load decodes the first cookie named j.name that verifies. Browsers send
-// several cookies of one name when an older one with another Path exists,
-// most specific first.
-func (j *jar) load(r *http.Request, dst any) error {
+// load decodes the first of cookies (all named name) that verifies.
+// Browsers send several cookies of one name when an older one with another
+// Path exists, most specific first. The caller reads the cookies from the
+// request once (each http.Request.Cookie call parses the whole header).
+func (j *jar) load(name string, cookies []*http.Cookie, dst any) error {
 	var lastErr error
-	for _, c := range r.CookiesNamed(j.name) {
-		err := securecookie.DecodeMulti(j.name, c.Value, dst, j.store.Codecs...)
+	for _, c := range cookies {
+		err := securecookie.DecodeMulti(name, c.Value, dst, j.store.Codecs...)
 		if err == nil {
 			return nil
 		}
 		lastErr = err
 	}
 	if lastErr == nil {
-		return fmt.Errorf("cookie %s absent: %w", j.name, ErrNoSession)
+		return fmt.Errorf("cookie %s absent: %w", name, ErrNoSession)
 	}
-	return fmt.Errorf("cookie %s invalid: %v: %w", j.name, lastErr, ErrNoSession)
+	return fmt.Errorf("cookie %s invalid: %v: %w", name, lastErr, ErrNoSession)
 }
 
 // clear expires this jar's cookie in the browser.
-func (j *jar) clear(w http.ResponseWriter) {
+func (j *jar) clear(w http.ResponseWriter) { j.clearNamed(w, j.name) }
+
+// clearNamed expires a cookie of this jar's kind named name.
+func (j *jar) clearNamed(w http.ResponseWriter, name string) {
 	opts := *j.store.Options
 	opts.MaxAge = -1
-	http.SetCookie(w, sessions.NewCookie(j.name, "", &opts))
+	http.SetCookie(w, sessions.NewCookie(name, "", &opts))
 }
 
 // Load returns the logged-in user. Any failure, including a missing cookie,
@@ -375,7 +414,7 @@ func (m *Manager) Load(r *http.Request) (User, error) {
 		w, cached = m.decoded.get(cookies[0].Value)
 	}
 	if !cached {
-		if err := m.user.load(r, &w); err != nil {
+		if err := m.user.load(m.user.name, cookies, &w); err != nil {
 			return User{}, err
 		}
 		if len(cookies) == 1 {
@@ -435,38 +474,136 @@ func (m *Manager) Save(w http.ResponseWriter, r *http.Request, u User) error {
 	return nil
 }
 
-// Clear logs the user out: it expires the user, flow and logout cookies.
+// Clear logs the user out: it expires the user and logout cookies, every
+// flow cookie the request carries, and the single flow cookie of earlier
+// versions.
 func (m *Manager) Clear(w http.ResponseWriter, r *http.Request) {
 	m.user.clear(w)
 	m.flow.clear(w)
 	m.logout.clear(w)
+	for _, c := range m.flowCookies(r) {
+		m.flow.clearNamed(w, c.Name)
+	}
 }
 
-// SaveFlow sets the flow cookie. Zero ExpiresAt becomes now + FlowLifetime;
-// it is capped there too.
+// flowCookieName is the name of the flow cookie of a login with this
+// state. Its MAC covers the name, so a flow cookie cannot be moved to
+// another state's name.
+func (m *Manager) flowCookieName(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return m.flowPrefix + hex.EncodeToString(sum[:])[:flowHashLen]
+}
+
+// flowCookies returns the request's flow cookies, one per name, at most
+// maxFlowCookiesRead of them.
+func (m *Manager) flowCookies(r *http.Request) []*http.Cookie {
+	var out []*http.Cookie
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, m.flowPrefix) || slices.ContainsFunc(out, func(o *http.Cookie) bool { return o.Name == c.Name }) {
+			continue
+		}
+		if len(out) == maxFlowCookiesRead {
+			break
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// SaveFlow sets the flow cookie of f.State, next to the browser's other
+// logins in progress. Zero ExpiresAt becomes now + FlowLifetime; it is
+// capped there too. When the browser would then hold more than MaxFlows
+// flows or MaxFlowBytes of them, the oldest are expired (as are flows
+// that no longer verify).
 func (m *Manager) SaveFlow(w http.ResponseWriter, r *http.Request, f Flow) error {
 	if f.Backend == "" || f.State == "" {
 		return errors.New("session: flow needs a backend and a state")
 	}
-	limit := m.now().Add(m.flowLifetime)
+	now := m.now()
+	limit := now.Add(m.flowLifetime)
 	if f.ExpiresAt.IsZero() || f.ExpiresAt.After(limit) {
 		f.ExpiresAt = limit
 	}
-	return m.flow.save(w, r, flowWire{
+	name := m.flowCookieName(f.State)
+	encoded, err := securecookie.EncodeMulti(name, flowWire{
 		Backend:  f.Backend,
 		State:    f.State,
 		Nonce:    f.Nonce,
 		Verifier: f.Verifier,
 		Target:   f.Target,
 		Expires:  f.ExpiresAt.Unix(),
-	})
+	}, m.flow.store.Codecs...)
+	if err != nil {
+		return fmt.Errorf("session: encode login flow: %w", err)
+	}
+	if len(encoded) > maxFlowCookieLen {
+		return fmt.Errorf("session: login flow cookie would be %d bytes, at most %d (target too long)", len(encoded), maxFlowCookieLen)
+	}
+	m.pruneFlows(w, r, name, len(encoded), now)
+	opts := *m.flow.store.Options
+	http.SetCookie(w, sessions.NewCookie(name, encoded, &opts))
+	return nil
 }
 
-// LoadFlow returns the login in progress; failures wrap ErrNoSession.
-func (m *Manager) LoadFlow(r *http.Request) (Flow, error) {
+// pruneFlows makes room for a new flow cookie of newLen bytes named
+// newName: it keeps the newest other flows while they fit into MaxFlows-1
+// cookies and MaxFlowBytes together, and expires the rest.
+func (m *Manager) pruneFlows(w http.ResponseWriter, r *http.Request, newName string, newLen int, now time.Time) {
+	type held struct {
+		name    string
+		size    int
+		expires int64 // 0: does not verify
+	}
+	var flows []held
+	for _, c := range m.flowCookies(r) {
+		if c.Name == newName {
+			continue // overwritten below
+		}
+		var fw flowWire
+		h := held{name: c.Name, size: len(c.Value)}
+		if m.flow.load(c.Name, []*http.Cookie{c}, &fw) == nil && fw.Expires > now.Unix() {
+			h.expires = fw.Expires
+		}
+		flows = append(flows, h)
+	}
+	// Newest first; all flows have the same lifetime, so the expiry
+	// orders them by age. Expiry has one-second precision: within a
+	// second, browsers send older cookies first (RFC 6265 5.4), so the
+	// reversed request order breaks ties.
+	slices.Reverse(flows)
+	slices.SortStableFunc(flows, func(a, b held) int { return cmp.Compare(b.expires, a.expires) })
+	kept, total := 1, newLen
+	for _, h := range flows {
+		if h.expires != 0 && kept < MaxFlows && total+h.size <= MaxFlowBytes {
+			kept++
+			total += h.size
+			continue
+		}
+		m.flow.clearNamed(w, h.name)
+	}
+}
+
+// LoadFlow returns the login in progress with this state (the state
+// parameter of the provider's callback). Failures wrap ErrNoSession;
+// ErrOtherFlow when the browser has flows, but not this one.
+func (m *Manager) LoadFlow(r *http.Request, state string) (Flow, error) {
+	if state == "" {
+		return Flow{}, fmt.Errorf("callback without state: %w", ErrNoSession)
+	}
+	name := m.flowCookieName(state)
+	cookies := r.CookiesNamed(name)
+	if len(cookies) == 0 {
+		if len(m.flowCookies(r)) > 0 {
+			return Flow{}, ErrOtherFlow
+		}
+		return Flow{}, fmt.Errorf("no login flow: %w", ErrNoSession)
+	}
 	var w flowWire
-	if err := m.flow.load(r, &w); err != nil {
+	if err := m.flow.load(name, cookies, &w); err != nil {
 		return Flow{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(w.State), []byte(state)) != 1 {
+		return Flow{}, ErrOtherFlow
 	}
 	if m.now().Unix() >= w.Expires {
 		return Flow{}, fmt.Errorf("login flow expired: %w", ErrNoSession)
@@ -481,9 +618,18 @@ func (m *Manager) LoadFlow(r *http.Request) (Flow, error) {
 	}, nil
 }
 
-// ClearFlow expires the flow cookie (after the callback, used or not).
-func (m *Manager) ClearFlow(w http.ResponseWriter, r *http.Request) {
-	m.flow.clear(w)
+// CookiePrefix starts the name of every cookie this Manager reads or
+// writes (the configured cookie name). The web layer keeps only such
+// cookies from a request's Cookie header.
+func (m *Manager) CookiePrefix() string { return m.cookiePrefix }
+
+// ClearFlow expires the flow cookie of this state (after its callback,
+// used or not); the browser's other logins in progress stay.
+func (m *Manager) ClearFlow(w http.ResponseWriter, state string) {
+	if state == "" {
+		return
+	}
+	m.flow.clearNamed(w, m.flowCookieName(state))
 }
 
 // SaveLogoutHint stores the OIDC ID token for RP-initiated logout. A hint
@@ -516,7 +662,7 @@ func (m *Manager) SaveLogoutHint(w http.ResponseWriter, r *http.Request, idToken
 // it does not verify).
 func (m *Manager) LoadLogoutHint(r *http.Request) string {
 	var w hintWire
-	if err := m.logout.load(r, &w); err != nil {
+	if err := m.logout.load(m.logout.name, r.CookiesNamed(m.logout.name), &w); err != nil {
 		return ""
 	}
 	return w.IDToken

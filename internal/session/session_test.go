@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,7 +138,7 @@ func TestLoadRejects(t *testing.T) {
 	if err := m.SaveFlow(rec, requestWith(), Flow{Backend: "oidc", State: "s", Nonce: "n", Verifier: "v"}); err != nil {
 		t.Fatal(err)
 	}
-	flowValue := cookies(rec)["jg_flow"].Value
+	flowValue := cookies(rec)[m.flowCookieName("s")].Value
 
 	// A gorilla default (gob) cookie made with the raw secret, as a
 	// naive implementation would.
@@ -245,7 +246,7 @@ func TestCookieAttributes(t *testing.T) {
 				t.Fatal(err)
 			}
 			cs := cookies(rec)
-			for name, maxAge := range map[string]int{"jg": tt.wantMaxAge, "jg_flow": tt.wantFlow, "jg_logout": tt.wantMaxAge} {
+			for name, maxAge := range map[string]int{"jg": tt.wantMaxAge, m.flowCookieName("s"): tt.wantFlow, "jg_logout": tt.wantMaxAge} {
 				c := cs[name]
 				if c == nil {
 					t.Errorf("no cookie %s", name)
@@ -277,15 +278,15 @@ func TestFlow(t *testing.T) {
 	if cs["jg"] != nil {
 		t.Errorf("SaveFlow touched the user cookie")
 	}
-	fc := cs["jg_flow"]
-	if fc == nil {
-		t.Fatal("no flow cookie")
+	fc := cs[m.flowCookieName("st")]
+	if fc == nil || !strings.HasPrefix(fc.Name, "jg_flow_") || len(cs) != 1 {
+		t.Fatalf("want one flow cookie jg_flow_<hash>, got %v", rec.Header().Values("Set-Cookie"))
 	}
 	// The flow is not a login.
 	if _, err := m.Load(requestWith(fc)); !errors.Is(err, ErrNoSession) {
 		t.Errorf("Load with only a flow cookie: err = %v", err)
 	}
-	got, err := m.LoadFlow(requestWith(fc))
+	got, err := m.LoadFlow(requestWith(fc), "st")
 	if err != nil {
 		t.Fatalf("LoadFlow: %v", err)
 	}
@@ -298,24 +299,131 @@ func TestFlow(t *testing.T) {
 		t.Errorf("LoadFlow = %+v, want %+v", got, f)
 	}
 
-	// A user cookie is not a flow.
-	if _, err := m.LoadFlow(requestWith(saveUser(t, m, testUser()))); !errors.Is(err, ErrNoSession) {
-		t.Errorf("LoadFlow without flow cookie: err = %v", err)
+	refused := []struct {
+		name  string
+		r     *http.Request
+		state string
+		other bool // ErrOtherFlow
+	}{
+		{"no state", requestWith(fc), "", false},
+		{"other state", requestWith(fc), "st2", true},
+		{"user cookie only", requestWith(saveUser(t, m, testUser())), "st", false},
+		// The cookie moved to another state's name: its MAC covers the name.
+		{"renamed cookie", requestWith(&http.Cookie{Name: m.flowCookieName("x"), Value: fc.Value}), "x", false},
+	}
+	for _, tt := range refused {
+		_, err := m.LoadFlow(tt.r, tt.state)
+		if !errors.Is(err, ErrNoSession) || errors.Is(err, ErrOtherFlow) != tt.other {
+			t.Errorf("%s: err = %v, want ErrNoSession (ErrOtherFlow %v)", tt.name, err, tt.other)
+		}
 	}
 
 	clk.t = clk.t.Add(5 * time.Minute)
-	if _, err := m.LoadFlow(requestWith(fc)); !errors.Is(err, ErrNoSession) {
+	if _, err := m.LoadFlow(requestWith(fc), "st"); !errors.Is(err, ErrNoSession) {
 		t.Errorf("LoadFlow after FlowLifetime: err = %v, want ErrNoSession", err)
 	}
 
 	rec = httptest.NewRecorder()
-	m.ClearFlow(rec, requestWith(fc))
+	m.ClearFlow(rec, "st")
 	cs = cookies(rec)
-	if c := cs["jg_flow"]; c == nil || c.MaxAge >= 0 || c.Value != "" {
+	if c := cs[fc.Name]; c == nil || c.MaxAge >= 0 || c.Value != "" {
 		t.Errorf("ClearFlow did not expire the flow cookie: %+v", c)
 	}
 	if len(cs) != 1 {
 		t.Errorf("ClearFlow set %d cookies, want 1", len(cs))
+	}
+}
+
+// TestFlowsInSeveralTabs: each login in progress has its own cookie, so
+// two tabs both finish; beyond MaxFlows (or MaxFlowBytes) the oldest go.
+func TestFlowsInSeveralTabs(t *testing.T) {
+	m, clk := newTestManager(t, nil)
+	var jar []*http.Cookie // what the browser holds, oldest first
+	start := func(state, target string) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		if err := m.SaveFlow(rec, requestWith(jar...), Flow{Backend: "idp", State: state, Target: target}); err != nil {
+			t.Fatalf("SaveFlow %s: %v", state, err)
+		}
+		for _, c := range rec.Result().Cookies() {
+			jar = slices.DeleteFunc(jar, func(o *http.Cookie) bool { return o.Name == c.Name })
+			if c.MaxAge >= 0 {
+				jar = append(jar, c)
+			}
+		}
+		clk.t = clk.t.Add(time.Second)
+	}
+	start("tab1", "room=a")
+	start("tab2", "room=b")
+	for _, st := range []string{"tab1", "tab2"} {
+		if f, err := m.LoadFlow(requestWith(jar...), st); err != nil || f.State != st {
+			t.Errorf("flow %s after two tabs: %+v, %v", st, f, err)
+		}
+	}
+	// Finishing tab 1 clears only its cookie.
+	rec := httptest.NewRecorder()
+	m.ClearFlow(rec, "tab1")
+	if cs := rec.Result().Cookies(); len(cs) != 1 || cs[0].Name != m.flowCookieName("tab1") {
+		t.Errorf("ClearFlow(tab1) set %v", rec.Header().Values("Set-Cookie"))
+	}
+
+	// Count bound: the oldest are dropped.
+	for i := 3; i <= 8; i++ {
+		start(fmt.Sprint("tab", i), "room=c")
+	}
+	if len(jar) != MaxFlows {
+		t.Fatalf("browser holds %d flow cookies, want MaxFlows %d", len(jar), MaxFlows)
+	}
+	for i := 1; i <= 8; i++ {
+		_, err := m.LoadFlow(requestWith(jar...), fmt.Sprint("tab", i))
+		if want := i > 8-MaxFlows; (err == nil) != want {
+			t.Errorf("tab%d: err %v, want kept %v", i, err, want)
+		}
+	}
+
+	// Size bound: large targets push out old ones although fewer than
+	// MaxFlows are held: three ~2.4 KB flows do not fit into MaxFlowBytes.
+	big := "room=" + strings.Repeat("%c3%bc", 190)
+	start("big1", big)
+	start("big2", big)
+	start("big3", big)
+	total := 0
+	for _, c := range jar {
+		total += len(c.Value)
+	}
+	if total > MaxFlowBytes {
+		t.Errorf("flow cookies hold %d bytes, want at most %d", total, MaxFlowBytes)
+	}
+	for st, want := range map[string]bool{"big1": false, "big2": true, "big3": true} {
+		if _, err := m.LoadFlow(requestWith(jar...), st); (err == nil) != want {
+			t.Errorf("flow %s: err %v, want kept %v", st, err, want)
+		}
+	}
+
+	// A flow too large for any cookie is refused, not truncated.
+	rec = httptest.NewRecorder()
+	if err := m.SaveFlow(rec, requestWith(), Flow{Backend: "idp", State: "huge", Target: strings.Repeat("x", 3000)}); err == nil {
+		t.Error("SaveFlow of a 3 KB target succeeded")
+	}
+
+	// Junk under the flow prefix is expired, never kept.
+	rec = httptest.NewRecorder()
+	junk := &http.Cookie{Name: "jg_flow_000000000000", Value: "junk"}
+	if err := m.SaveFlow(rec, requestWith(junk), Flow{Backend: "idp", State: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := cookies(rec)[junk.Name]; c == nil || c.MaxAge >= 0 {
+		t.Errorf("junk flow cookie not expired: %v", rec.Header().Values("Set-Cookie"))
+	}
+
+	// Logout clears every flow in the browser.
+	rec = httptest.NewRecorder()
+	m.Clear(rec, requestWith(jar...))
+	cleared := cookies(rec)
+	for _, c := range jar {
+		if cc := cleared[c.Name]; cc == nil || cc.MaxAge >= 0 {
+			t.Errorf("Clear left flow cookie %s", c.Name)
+		}
 	}
 }
 
@@ -611,5 +719,31 @@ func TestDecodedCacheIsBounded(t *testing.T) {
 	}
 	if n := len(c.entries); n != 3 {
 		t.Errorf("cache holds %d entries, want 3", n)
+	}
+}
+
+// TestFlowsStartedInOneSecond: flow expiry has one-second precision, so
+// flows started within one second are ordered by their place in the
+// Cookie header (browsers send older cookies first); the oldest still goes.
+func TestFlowsStartedInOneSecond(t *testing.T) {
+	m, _ := newTestManager(t, nil)
+	var jar []*http.Cookie
+	for i := range MaxFlows + 1 {
+		rec := httptest.NewRecorder()
+		if err := m.SaveFlow(rec, requestWith(jar...), Flow{Backend: "idp", State: fmt.Sprint("s", i)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rec.Result().Cookies() {
+			jar = slices.DeleteFunc(jar, func(o *http.Cookie) bool { return o.Name == c.Name })
+			if c.MaxAge >= 0 {
+				jar = append(jar, c)
+			}
+		}
+	}
+	for i := range MaxFlows + 1 {
+		_, err := m.LoadFlow(requestWith(jar...), fmt.Sprint("s", i))
+		if want := i > 0; (err == nil) != want {
+			t.Errorf("flow s%d: err %v, want kept %v", i, err, want)
+		}
 	}
 }
