@@ -70,9 +70,20 @@ func sameJitsi(flagURL, configURL string) error {
 	if err != nil {
 		return fmt.Errorf("jitsi.url %q: %w", configURL, err)
 	}
-	if !strings.EqualFold(f.Scheme, c.Scheme) || !strings.EqualFold(f.Host, c.Host) {
+	if !strings.EqualFold(f.Scheme, c.Scheme) || !strings.EqualFold(f.Hostname(), c.Hostname()) || portOf(f) != portOf(c) {
 		return fmt.Errorf("-jitsi %s is not jitsi.url %s: doctor prints tokens signed with the gateway's key and only for the Jitsi in jitsi.url; check that one (leave out -jitsi), or fix jitsi.url",
 			f.Scheme+"://"+f.Host, configURL)
 	}
 	return nil
+}
+
+// portOf is u's port, or the scheme's default port.
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
 }

@@ -344,7 +344,7 @@ type readiness struct {
 }
 
 // Ready reports whether the directory can be used: it connects and binds
-// as the service account (at most readyTimeout, or the backend's timeout
+// as the service account (an anonymous bind for anonymous backends) (at most readyTimeout, or the backend's timeout
 // when that is shorter). The result is cached for ReadyCacheTTL, and
 // concurrent callers share one probe, so at most one probe per TTL reaches
 // the directory however often Ready is called. Errors wrap
@@ -385,7 +385,10 @@ func (a *Authenticator) probe(done chan struct{}) {
 			return err
 		}
 		defer se.close()
-		return se.bindService()
+		// rebindService sends an anonymous bind for anonymous backends:
+		// an accepted TCP connection alone does not show that the
+		// directory answers.
+		return se.rebindService()
 	}()
 	r := &a.ready
 	r.mu.Lock()
