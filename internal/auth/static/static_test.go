@@ -330,17 +330,21 @@ func TestDummyHashCostsARealCompare(t *testing.T) {
 	if err := bcrypt.CompareHashAndPassword(dummy, []byte("real-pw")); !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 		t.Fatalf("compare against the dummy hash: %v, want a plain mismatch", err)
 	}
-	fastest := func(h []byte) time.Duration {
-		best := time.Hour
-		for range 3 {
+	// Interleaved, fastest of five each: other processes on the machine
+	// only ever add time. A hash bcrypt could not parse would fail in
+	// microseconds, far below a quarter of a real compare.
+	tReal, tDummy := time.Hour, time.Hour
+	for range 5 {
+		for _, m := range []struct {
+			h    []byte
+			best *time.Duration
+		}{{realHash, &tReal}, {dummy, &tDummy}} {
 			start := time.Now()
-			_ = bcrypt.CompareHashAndPassword(h, []byte("guess"))
-			best = min(best, time.Since(start))
+			_ = bcrypt.CompareHashAndPassword(m.h, []byte("guess"))
+			*m.best = min(*m.best, time.Since(start))
 		}
-		return best
 	}
-	tReal, tDummy := fastest(realHash), fastest(dummy)
-	if ratio := float64(tDummy) / float64(tReal); ratio < 0.5 || ratio > 2 {
+	if ratio := float64(tDummy) / float64(tReal); ratio < 0.25 || ratio > 4 {
 		t.Errorf("dummy compare %s vs real compare %s at cost %d: not the same work", tDummy, tReal, cost)
 	}
 }
