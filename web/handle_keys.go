@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sync"
 	"time"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 )
 
 // asapFile is the only shape Prosody asks for: lowercase hex SHA-256 of the
@@ -64,42 +67,58 @@ func (s *server) handleHealthz() http.Handler {
 	})
 }
 
-// readyzTimeout bounds how long /readyz waits for a provider's discovery.
+// readyzTimeout bounds how long /readyz waits for the backends' probes.
 const readyzTimeout = 2 * time.Second
 
-// handleReadyz says whether every identity provider can be used right now
-// (readiness): 503 with the backends that are not ready.
+// handleReadyz says whether every identity backend that depends on an
+// outside service (OIDC provider, LDAP directory) can be used right now
+// (readiness): 200 {"status":"ready"} or 503 {"status":"not ready"}. The
+// endpoint is public, so the answer names no backend and no reason; those
+// go to the log. The backends cache their probes (see
+// auth.ReadinessChecker), so polling /readyz does not load the directory.
 func (s *server) handleReadyz() http.Handler {
+	ready, notReady := []byte(`{"status":"ready"}`+"\n"), []byte(`{"status":"not ready"}`+"\n")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.refuseWhileDraining(w) {
 			return
 		}
-		type backendStatus struct {
-			ID    string `json:"id"`
-			Ready bool   `json:"ready"`
-			Error string `json:"error,omitempty"`
-		}
-		resp := struct {
-			Status   string          `json:"status"`
-			Backends []backendStatus `json:"backends"`
-		}{Status: "ready"}
-		// A provider that does not answer must not hang the probe.
+		// A backend that does not answer must not hang the probe.
 		ctx, cancel := context.WithTimeout(r.Context(), readyzTimeout)
 		defer cancel()
-		for _, b := range s.backends {
-			st := backendStatus{ID: b.ID, Ready: true}
+		errs := make([]error, len(s.backends))
+		var wg sync.WaitGroup
+		for i, b := range s.backends {
+			var rc auth.ReadinessChecker
 			if rb, ok := s.redirects[b.ID]; ok {
-				if err := rb.Ready(ctx); err != nil {
-					st.Ready, st.Error, resp.Status = false, err.Error(), "not ready"
-				}
+				rc = rb
+			} else if pc, ok := s.passwords[b.ID].(auth.ReadinessChecker); ok {
+				rc = pc
 			}
-			resp.Backends = append(resp.Backends, st)
+			if rc == nil {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = rc.Ready(ctx)
+			}()
+		}
+		wg.Wait()
+		allReady := true
+		for i, err := range errs {
+			if err != nil {
+				allReady = false
+				s.log.WarnContext(r.Context(), "readyz: backend not ready", "backend", s.backends[i].ID, "err", err)
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
-		if resp.Status != "ready" {
+		w.Header().Set("Cache-Control", "no-store")
+		if !allReady {
 			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write(notReady)
+			return
 		}
-		_ = json.NewEncoder(w).Encode(resp)
+		_, _ = w.Write(ready)
 	})
 }
 

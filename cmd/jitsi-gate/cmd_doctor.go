@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/doctor"
@@ -16,7 +18,7 @@ import (
 func runDoctor(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "doctor", "-config FILE [-jitsi https://meet.example.com] [-timeout 10s]")
 	configPath := fs.String("config", "", "config file; empty: the built-in demo configuration")
-	jitsiURL := fs.String("jitsi", "", "the Jitsi to check (default: jitsi.url from the config)")
+	jitsiURL := fs.String("jitsi", "", "the Jitsi to check (default: jitsi.url from the config); must be the same site as jitsi.url")
 	timeout := fs.Duration("timeout", doctor.DefaultTimeout, "give up on each request after this long")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -27,6 +29,9 @@ func runDoctor(ctx context.Context, e env, args []string) error {
 	cfg, opts, err := loadForJitsiConfig(*configPath, e)
 	if err != nil {
 		return err
+	}
+	if err := sameJitsi(*jitsiURL, cfg.Jitsi.URL); err != nil {
+		return exitError{code: 2, msg: "jitsi-gate doctor: " + err.Error()}
 	}
 	settings, err := jitsiconf.Build(cfg, opts)
 	if err != nil {
@@ -48,4 +53,39 @@ func runDoctor(ctx context.Context, e env, args []string) error {
 		return exitError{code: 1, msg: fmt.Sprintf("jitsi-gate doctor: %d check(s) failed", report.Count(doctor.Fail))}
 	}
 	return nil
+}
+
+// sameJitsi refuses a -jitsi other than jitsi.url. Doctor prints real
+// tokens signed with the gateway's key (an owner token for the test room);
+// handing them to another server would give that server's operator a
+// token valid on this Jitsi. Scheme, host and port must match; the path
+// (a tenant) may differ.
+func sameJitsi(flagURL, configURL string) error {
+	if flagURL == "" {
+		return nil
+	}
+	f, err := url.Parse(strings.TrimSpace(flagURL))
+	if err != nil || (f.Scheme != "http" && f.Scheme != "https") || f.Host == "" {
+		return fmt.Errorf("-jitsi %q is not an http(s) URL", flagURL)
+	}
+	c, err := url.Parse(configURL)
+	if err != nil {
+		return fmt.Errorf("jitsi.url %q: %w", configURL, err)
+	}
+	if !strings.EqualFold(f.Scheme, c.Scheme) || !strings.EqualFold(f.Hostname(), c.Hostname()) || portOf(f) != portOf(c) {
+		return fmt.Errorf("-jitsi %s is not jitsi.url %s: doctor prints tokens signed with the gateway's key and only for the Jitsi in jitsi.url; check that one (leave out -jitsi), or fix jitsi.url",
+			f.Scheme+"://"+f.Host, configURL)
+	}
+	return nil
+}
+
+// portOf is u's port, or the scheme's default port.
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
 }

@@ -80,14 +80,16 @@ func TestDoctorAgainstRunningGateway(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := freePort(t)
-			cfg := gatewayConfig(t, addr, tt.signing)
+			// doctor only checks (and prints tokens for) jitsi.url, so the
+			// stand-in is jitsi.url.
+			jitsi := standInJitsi(t, tt.configJS("http://"+addr))
+			cfg := strings.Replace(gatewayConfig(t, addr, tt.signing), "url: https://meet.example.com", "url: "+jitsi, 1)
 			path := filepath.Join(t.TempDir(), "config.yaml")
 			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			g := startGateway(t, cfg, nil)
-			jitsi := standInJitsi(t, tt.configJS(g.base))
-			out, errOut, code := runCmd(t, nil, "doctor", "-config", path, "-jitsi", jitsi, "-timeout", "5s")
+			startGateway(t, cfg, nil)
+			out, errOut, code := runCmd(t, nil, "doctor", "-config", path, "-timeout", "5s")
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, out, errOut)
 			}

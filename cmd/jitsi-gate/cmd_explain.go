@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/auth/ldap"
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
@@ -53,11 +54,9 @@ func runExplain(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return exitError{code: 2, msg: "jitsi-gate explain: -room: " + err.Error()}
 	}
-	t := cfg.Jitsi.PathTenant()
-	if *tenant != "" {
-		if t, err = room.ParseTenant(*tenant); err != nil {
-			return exitError{code: 2, msg: "jitsi-gate explain: -tenant: " + err.Error()}
-		}
+	t, err := allowedTenant(cfg, *tenant)
+	if err != nil {
+		return exitError{code: 2, msg: "jitsi-gate explain: -tenant: " + err.Error()}
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -78,7 +77,11 @@ func runExplain(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(w, "Entry:      %s\n", x.DN)
 		names := make([]string, 0, len(x.Attributes))
 		for n := range x.Attributes {
-			names = append(names, n)
+			// The ldap package never asks for password attributes and
+			// drops them; this is the last line before a terminal.
+			if !ldap.IsSecretAttribute(n) {
+				names = append(names, n)
+			}
 		}
 		sort.Strings(names)
 		fmt.Fprintln(w, "Attributes:")
@@ -92,7 +95,8 @@ func runExplain(ctx context.Context, e env, args []string) error {
 	case "static":
 		found := false
 		for _, u := range b.Users {
-			if strings.EqualFold(u.Username, username) {
+			// The same lookup as a login (static: folded usernames).
+			if auth.FoldUsername(u.Username) == auth.FoldUsername(username) {
 				id = auth.Identity{Backend: b.ID, Subject: u.Username, Username: u.Username, Name: u.Name, Email: u.Email, Groups: u.Groups}
 				found = true
 			}
@@ -104,7 +108,7 @@ func runExplain(ctx context.Context, e env, args []string) error {
 	default:
 		return exitError{code: 2, msg: fmt.Sprintf("jitsi-gate explain: backend %s is type %s; a provider's groups are only known at login — use the preview mode (jitsi.preview: true) to see them", b.ID, b.Type)}
 	}
-	fmt.Fprintf(w, "Identity:   subject %q, name %q, email %q\n", id.Subject, id.Name, id.Email)
+	fmt.Fprintf(w, "Identity:   username %q, subject %q, name %q, email %q\n", id.Username, id.Subject, id.Name, id.Email)
 
 	d := g.policy.Evaluate(policy.Request{Identity: id, Room: rn.Display, Tenant: t})
 	fmt.Fprintf(w, "\nRoom %q", rn.Safe)

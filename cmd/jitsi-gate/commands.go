@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,11 +127,9 @@ func runToken(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return exitError{code: 1, msg: "jitsi-gate token: room: " + err.Error()}
 	}
-	t := cfg.Jitsi.PathTenant()
-	if *tenant != "" {
-		if t, err = room.ParseTenant(*tenant); err != nil {
-			return exitError{code: 1, msg: "jitsi-gate token: tenant: " + err.Error()}
-		}
+	t, err := allowedTenant(cfg, *tenant)
+	if err != nil {
+		return exitError{code: 1, msg: "jitsi-gate token: -tenant: " + err.Error()}
 	}
 	be := *backend
 	if be == "" && len(cfg.Backends) > 0 {
@@ -170,6 +169,29 @@ func runToken(_ context.Context, e env, args []string) error {
 		claims.ExpiresAt.UTC().Format(time.RFC3339))
 	fmt.Fprintln(e.stdout, dest)
 	return nil
+}
+
+// allowedTenant checks a tenant asked for on the command line the way the
+// web layer checks one from a browser: "" means the tenant of jitsi.url;
+// otherwise it must be a valid tenant and, when jitsi.tenants is set (or
+// jitsi.url has a tenant), one of those. A token for another tenant would
+// be one the gateway itself never issues.
+func allowedTenant(cfg *config.Config, raw string) (string, error) {
+	if raw == "" {
+		return cfg.Jitsi.PathTenant(), nil
+	}
+	t, err := room.ParseTenant(raw)
+	if err != nil {
+		return "", err
+	}
+	allowed := cfg.Jitsi.Tenants
+	if len(allowed) == 0 && cfg.Jitsi.PathTenant() != "" {
+		allowed = []string{cfg.Jitsi.PathTenant()}
+	}
+	if len(allowed) > 0 && !slices.Contains(allowed, t) {
+		return "", fmt.Errorf("tenant %q is not allowed: the gateway only issues tokens for %s (jitsi.tenants / jitsi.url)", t, strings.Join(allowed, ", "))
+	}
+	return t, nil
 }
 
 func jitsiRoomURL(cfg *config.Config, tenant, roomSafe string) string {

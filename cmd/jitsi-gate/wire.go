@@ -271,7 +271,8 @@ func ldapConfig(b config.Backend) ldap.Config {
 		BindDN: l.BindDN, BindPassword: l.BindPassword, Timeout: l.Timeout,
 		UserSearch: ldap.UserSearch{
 			BaseDN: l.UserSearch.BaseDN, Filter: l.UserSearch.Filter, IDAttribute: l.UserSearch.IDAttribute,
-			NameAttribute: l.UserSearch.NameAttribute, EmailAttribute: l.UserSearch.EmailAttribute,
+			UsernameAttribute: l.UserSearch.UsernameAttribute,
+			NameAttribute:     l.UserSearch.NameAttribute, EmailAttribute: l.UserSearch.EmailAttribute,
 		},
 		GroupSearch: ldap.GroupSearch{
 			BaseDN: l.GroupSearch.BaseDN, Filter: l.GroupSearch.Filter,

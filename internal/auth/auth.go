@@ -69,6 +69,16 @@ type RedirectAuthenticator interface {
 	// logout, or "" when the provider has none.
 	LogoutURL(ctx context.Context, idTokenHint, postLogoutRedirect string) (string, error)
 	// Ready reports whether the provider is reachable (discovery done).
+	ReadinessChecker
+}
+
+// ReadinessChecker is a backend that depends on a service which can be
+// down (an OIDC provider, an LDAP directory); /readyz asks every such
+// backend. Backends without one (static users) are always ready.
+type ReadinessChecker interface {
+	// Ready returns nil when logins can work right now. It must return
+	// within ctx and must be cheap to call often: /readyz is public, so a
+	// backend that contacts a service caches the answer.
 	Ready(ctx context.Context) error
 }
 

@@ -180,11 +180,14 @@ type LDAP struct {
 
 // UserSearch finds the user's entry.
 type UserSearch struct {
-	BaseDN         string `yaml:"base_dn"`
-	Filter         string `yaml:"filter"` // contains {username}
-	IDAttribute    string `yaml:"id_attribute"`
-	NameAttribute  string `yaml:"name_attribute"`
-	EmailAttribute string `yaml:"email_attribute"`
+	BaseDN      string `yaml:"base_dn"`
+	Filter      string `yaml:"filter"` // contains {username}
+	IDAttribute string `yaml:"id_attribute"`
+	// UsernameAttribute holds the username rules match on; empty: the
+	// attribute the filter compares with {username}.
+	UsernameAttribute string `yaml:"username_attribute"`
+	NameAttribute     string `yaml:"name_attribute"`
+	EmailAttribute    string `yaml:"email_attribute"`
 }
 
 // GroupSearch finds the groups that list the user (or a group) as member.

@@ -15,6 +15,9 @@ import (
 	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 )
 
 // Limits an admin can hit.
@@ -405,9 +408,9 @@ func (c *Config) validateStatic(v *collector, p string, b *Backend) {
 		case strings.ContainsFunc(u.Username, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
 			v.add(uj+".username", fmt.Sprintf("%q contains spaces or control characters", u.Username), "")
 		default:
-			key := strings.ToLower(u.Username)
+			key := auth.FoldUsername(u.Username)
 			if first, dup := names[key]; dup {
-				v.add(uj+".username", fmt.Sprintf("%q is also users[%d] (user names are compared ignoring case)", u.Username, first), "")
+				v.add(uj+".username", fmt.Sprintf("%q is also users[%d] (user names are compared ignoring case and Unicode compatibility forms)", u.Username, first), "")
 			} else {
 				names[key] = j
 			}
@@ -568,6 +571,15 @@ func (c *Config) validateRules(v *collector) {
 		}
 		checkNonEmpty(v, p+".match.groups", r.Match.Groups)
 		checkNonEmpty(v, p+".match.users", r.Match.Users)
+		for k, u := range r.Match.Users {
+			if b, _ := policy.SplitUser(u); b != "" && !slices.Contains(backendIDs, b) {
+				hint := "BACKEND:username limits the entry to one backend; known backends: " + strings.Join(backendIDs, ", ")
+				if s := closest(b, backendIDs); s != "" {
+					hint = fmt.Sprintf("did you mean %q?", s+":"+strings.SplitN(u, ":", 2)[1])
+				}
+				v.add(index(p+".match.users", k), fmt.Sprintf("%q is scoped to backend %q, but there is no backend with that id", u, b), hint)
+			}
+		}
 		for k, t := range r.Match.Tenants {
 			checkTenant(v, index(p+".match.tenants", k), t)
 		}

@@ -170,6 +170,7 @@ func TestValidate(t *testing.T) {
 		{"static username missing", func(c *Config, _ string) { c.Backends[0].Users[0].Username = "" }, "backends[0].users[0].username", "is required", ""},
 		{"static username with space", func(c *Config, _ string) { c.Backends[0].Users[0].Username = "a b" }, "backends[0].users[0].username", "spaces", ""},
 		{"static duplicate username", func(c *Config, _ string) { c.Backends[0].Users[1].Username = "ADA" }, "backends[0].users[1].username", "also users[0]", ""},
+		{"static duplicate username in another Unicode form", func(c *Config, _ string) { c.Backends[0].Users[1].Username = "ａｄａ" }, "backends[0].users[1].username", "also users[0]", ""},
 		{"static plain password", func(c *Config, _ string) { c.Backends[0].Users[0].PasswordHash = "secret" }, "backends[0].users[0].password_hash", "not a bcrypt hash", "hash-password"},
 		{"static empty group", func(c *Config, _ string) { c.Backends[0].Users[0].Groups = []string{"a", " "} }, "backends[0].users[0].groups[1]", "is empty", ""},
 
@@ -226,6 +227,9 @@ func TestValidate(t *testing.T) {
 		{"rule unknown backend", func(c *Config, _ string) { c.Rules[0].Match.Backends = []string{"locl"} }, "rules[0].match.backends[0]", `no backend with id "locl"`, `did you mean "local"?`},
 		{"rule empty group", func(c *Config, _ string) { c.Rules[0].Match.Groups = []string{""} }, "rules[0].match.groups[0]", "is empty", ""},
 		{"rule empty user", func(c *Config, _ string) { c.Rules[0].Match.Users = []string{"ada", ""} }, "rules[0].match.users[1]", "is empty", ""},
+		{"rule user scoped to a backend", func(c *Config, _ string) { c.Rules[0].Match.Users = []string{"local:ada", "ada"} }, "", "", ""},
+		{"rule user scoped to an unknown backend", func(c *Config, _ string) { c.Rules[0].Match.Users = []string{"ada", "locl:ada"} },
+			"rules[0].match.users[1]", `scoped to backend "locl"`, `did you mean "local:ada"?`},
 		{"rule bad tenant", func(c *Config, _ string) { c.Rules[0].Match.Tenants = []string{"School"} }, "rules[0].match.tenants[0]", "not a valid tenant", "school"},
 		{"rule bad room pattern", func(c *Config, _ string) { c.Rules[0].Rooms = []string{"math-*", "[abc"} }, "rules[0].rooms[1]", "not a valid pattern", ""},
 		{"rule empty room pattern", func(c *Config, _ string) { c.Rules[0].Rooms = []string{""} }, "rules[0].rooms[0]", "not a valid pattern", ""},

@@ -16,8 +16,13 @@
 //     without a tenant never fits a rule that lists tenants).
 //   - Role deny on the deciding rule refuses access. No applicable rule also
 //     refuses access: there is no implicit default.
-//   - Groups, backends, usernames and tenants compare case-insensitively
-//     (LDAP and most directories treat names so). Room patterns use the
+//   - Groups, backends and tenants compare case-insensitively (LDAP and
+//     most directories treat names so). Usernames compare in their folded
+//     form (auth.FoldUsername: Unicode compatibility forms and case), so a
+//     rule for "student2" also covers an identity spelled "Student2" or
+//     "ｓｔｕｄｅｎｔ２". A Users entry "BACKEND:username" (e.g.
+//     "ldap:student2") matches only identities from that backend; an entry
+//     without a colon matches the username from any backend. Room patterns use the
 //     path.Match syntax (*, ?, [a-z], \ escapes) and are compared with the
 //     normalised room name (room.Name.Display, e.g. "mathe-übung"). Compile
 //     lower-cases patterns; Evaluate lower-cases the room and tenant again,
@@ -116,10 +121,12 @@ type Policy struct {
 }
 
 type compiledRule struct {
-	name          string
-	anyGroup      bool // Groups empty
-	backends      []string
-	users         map[string]struct{}
+	name     string
+	anyGroup bool // Groups empty
+	backends []string
+	// users maps a folded username to the backends its entries are
+	// scoped to; "" is an unscoped entry (any backend).
+	users         map[string][]string
 	tenants       []string
 	rooms         []string
 	role          Role
@@ -210,12 +217,7 @@ func Compile(rules []Rule) (*Policy, error) {
 				bad("match.tenants %q: %v", t, err)
 			}
 		}
-		if users := lowerList(r.Users, "match.users", bad); users != nil {
-			c.users = make(map[string]struct{}, len(users))
-			for _, u := range users {
-				c.users[u] = struct{}{}
-			}
-		}
+		c.users = compileUsers(r.Users, bad)
 
 		for k := range r.Features {
 			if strings.TrimSpace(k) == "" {
@@ -267,6 +269,44 @@ func lowerList(list []string, key string, bad func(string, ...any)) []string {
 	return out
 }
 
+// compileUsers folds the match.users entries and splits off their backend
+// scope. It returns nil for an empty list (= no restriction).
+func compileUsers(list []string, bad func(string, ...any)) map[string][]string {
+	if len(list) == 0 {
+		return nil
+	}
+	users := make(map[string][]string, len(list))
+	for _, entry := range list {
+		if strings.TrimSpace(entry) == "" {
+			bad("match.users has an empty entry")
+			continue
+		}
+		backend, name := SplitUser(entry)
+		key := auth.FoldUsername(name)
+		if key == "" || (backend == "" && strings.Contains(entry, ":")) {
+			bad("match.users entry %q: write a username, or BACKEND:username to limit it to one backend (e.g. ldap:student2)", entry)
+			continue
+		}
+		if !slices.Contains(users[key], backend) {
+			users[key] = append(users[key], backend)
+		}
+	}
+	return users
+}
+
+// SplitUser splits a match.users entry into its backend scope (lower-cased;
+// "" when unscoped) and the username: "ldap:student2" → ("ldap",
+// "student2"), "student2" → ("", "student2"). The scope ends at the first
+// colon, so a username containing a colon is written with its backend
+// ("ldap:a:b").
+func SplitUser(entry string) (backend, username string) {
+	entry = strings.TrimSpace(entry)
+	if b, u, ok := strings.Cut(entry, ":"); ok {
+		return strings.ToLower(strings.TrimSpace(b)), u
+	}
+	return "", entry
+}
+
 // maxStackWords is how many 64-rule words Evaluate keeps on the stack; only
 // policies with more than 256 rules allocate a bitset per call.
 const maxStackWords = 4
@@ -290,7 +330,9 @@ func (p *Policy) Evaluate(req Request) Decision {
 		}
 	}
 	backend := strings.ToLower(req.Identity.Backend)
-	user := strings.ToLower(req.Identity.Username)
+	// Folding allocates; only rules with match.users need it.
+	var user string
+	userFolded := false
 	room := strings.ToLower(req.Room)
 	tenant := strings.ToLower(req.Tenant)
 
@@ -303,7 +345,11 @@ func (p *Policy) Evaluate(req Request) Decision {
 			continue
 		}
 		if c.users != nil {
-			if _, ok := c.users[user]; !ok {
+			if !userFolded {
+				user, userFolded = auth.FoldUsername(req.Identity.Username), true
+			}
+			scopes, ok := c.users[user]
+			if !ok || !(slices.Contains(scopes, "") || slices.Contains(scopes, backend)) {
 				continue
 			}
 		}

@@ -279,6 +279,8 @@ func TestCompileErrors(t *testing.T) {
 		{"empty backend", []Rule{{Name: "x", Role: Member, Backends: []string{" "}}}, []string{"match.backends has an empty entry"}},
 		{"empty user", []Rule{{Name: "x", Role: Member, Users: []string{""}}}, []string{"match.users has an empty entry"}},
 		{"empty tenant", []Rule{{Name: "x", Role: Member, Tenants: []string{""}}}, []string{"match.tenants has an empty entry"}},
+		{"scope without backend", []Rule{{Name: "x", Role: Member, Users: []string{":student2"}}}, []string{`match.users entry ":student2"`, "BACKEND:username"}},
+		{"scope without username", []Rule{{Name: "x", Role: Member, Users: []string{"ldap:"}}}, []string{`match.users entry "ldap:"`}},
 		{"empty feature", []Rule{{Name: "x", Role: Member, Features: map[string]bool{"": true}}}, []string{"features has an empty name"}},
 		{"negative lifetime", []Rule{{Name: "x", Role: Member, TokenLifetime: -time.Second}}, []string{"token_lifetime -1s is negative"}},
 		{"deny with claims", []Rule{{Name: "x", Role: Deny, LobbyBypass: ptr(true)}}, []string{"role deny issues no token"}},
@@ -469,6 +471,57 @@ func TestRoomPatternsNonASCII(t *testing.T) {
 	for _, ok := range []string{"*", "mathe-?", "klasse-[0-9][a-z]", "übung-*", `a\-b`, "ελληνικά-*"} {
 		if _, err := Compile([]Rule{{Name: "r", Rooms: []string{ok}, Role: Member}}); err != nil {
 			t.Errorf("Compile(rooms: [%q]): %v", ok, err)
+		}
+	}
+}
+
+// TestUsersMatchFoldedAndScoped: match.users compares the folded form, so
+// a deny rule for student2 holds whatever spelling a backend reports, and
+// BACKEND:username entries only match identities of that backend.
+func TestUsersMatchFoldedAndScoped(t *testing.T) {
+	p := mustCompile(t, []Rule{
+		{Name: "suspended", Users: []string{"student2", "ldap:Mallory", "LDAP:a:b"}, Role: Deny},
+		{Name: "everyone", Role: Member},
+	})
+	tests := []struct {
+		backend, user string
+		wantRule      string
+	}{
+		{"ldap", "student2", "suspended"},
+		{"ldap", "Student2", "suspended"},
+		{"demo", "STUDENT2", "suspended"},
+		{"oidc", "ｓｔｕｄｅｎｔ２", "suspended"},
+		{"ldap", "ſtudent2", "suspended"},
+		{"ldap", "ﬅudent2", "suspended"},
+		{"ldap", "student22", "everyone"},
+		{"ldap", "mallory", "suspended"},
+		{"LDAP", "MALLORY", "suspended"},
+		{"demo", "mallory", "everyone"}, // scoped to ldap
+		{"oidc", "mallory", "everyone"},
+		{"ldap", "a:b", "suspended"},
+		{"demo", "a:b", "everyone"},
+		{"ldap", "ldap:mallory", "everyone"}, // the scope is not part of the name
+	}
+	for _, tt := range tests {
+		t.Run(tt.backend+"/"+tt.user, func(t *testing.T) {
+			d := p.Evaluate(Request{Identity: id(tt.backend, tt.user, "g"), Room: "r"})
+			if d.Rule != tt.wantRule {
+				t.Errorf("%s from %s decided by %q, want %q", tt.user, tt.backend, d.Rule, tt.wantRule)
+			}
+		})
+	}
+}
+
+func TestSplitUser(t *testing.T) {
+	tests := []struct{ in, backend, user string }{
+		{"student2", "", "student2"},
+		{"ldap:student2", "ldap", "student2"},
+		{" LDAP : student2 ", "ldap", " student2"},
+		{"ldap:a:b", "ldap", "a:b"},
+	}
+	for _, tt := range tests {
+		if b, u := SplitUser(tt.in); b != tt.backend || u != tt.user {
+			t.Errorf("SplitUser(%q) = %q, %q; want %q, %q", tt.in, b, u, tt.backend, tt.user)
 		}
 	}
 }

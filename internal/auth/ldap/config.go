@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -78,8 +79,15 @@ type UserSearch struct {
 	// IDAttribute is the stable user id (Identity.Subject); the DN when
 	// empty or missing on the entry. Binary values (objectGUID) are hex.
 	IDAttribute string
+	// UsernameAttribute holds the username rules match on
+	// (Identity.Username): uid, sAMAccountName, userPrincipalName. It is
+	// read from the entry, never taken from what was typed, because
+	// directories match "ſtudent2" or "ｓｔｕｄｅｎｔ２" to uid=student2. When
+	// empty it is the attribute Filter compares with {username} (the first
+	// one, for a filter like (|(uid={username})(mail={username}))).
+	UsernameAttribute string
 	// NameAttribute is the display name; falls back to cn, then to the
-	// username as typed.
+	// username.
 	NameAttribute string
 	// EmailAttribute is the mail address; none when empty.
 	EmailAttribute string
@@ -184,6 +192,24 @@ func validate(cfg Config) (*settings, error) {
 		bad("user_search.base_dn %q: %v", us.BaseDN, err)
 	}
 	checkFilter(bad, "user_search.filter", us.Filter, UsernamePlaceholder)
+	if us.UsernameAttribute == "" && us.Filter != "" {
+		us.UsernameAttribute = usernameAttributeOf(us.Filter)
+		if us.UsernameAttribute == "" {
+			bad("user_search.username_attribute is required: it cannot be read from user_search.filter %q (no (attribute={username}) in it); "+
+				"name the attribute that holds the login name, e.g. uid or sAMAccountName", us.Filter)
+		}
+	}
+	for _, a := range []struct{ key, name string }{
+		{"user_search.id_attribute", us.IDAttribute},
+		{"user_search.username_attribute", us.UsernameAttribute},
+		{"user_search.name_attribute", us.NameAttribute},
+		{"user_search.email_attribute", us.EmailAttribute},
+		{"member_of_attribute", s.MemberOfAttribute},
+	} {
+		if IsSecretAttribute(a.name) {
+			bad("%s %q holds password material; it is never read", a.key, a.name)
+		}
+	}
 
 	gs := &s.GroupSearch
 	if gs.BaseDN != "" {
@@ -202,6 +228,19 @@ func validate(cfg Config) (*settings, error) {
 		return nil, fmt.Errorf("ldap backend %q: invalid config: %w", cfg.ID, err)
 	}
 	return s, nil
+}
+
+// usernameFilterRE finds an equality assertion on the username
+// placeholder: (uid={username}), ( sAMAccountName = {username} ).
+var usernameFilterRE = regexp.MustCompile(`\(\s*([A-Za-z][A-Za-z0-9-]*)\s*=\s*` + regexp.QuoteMeta(UsernamePlaceholder) + `\s*\)`)
+
+// usernameAttributeOf returns the first attribute the user filter compares
+// with {username}, or "" when there is none.
+func usernameAttributeOf(filter string) string {
+	if m := usernameFilterRE.FindStringSubmatch(filter); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // checkFilter requires the placeholder and compiles the filter with a sample

@@ -3,6 +3,7 @@ package ldap
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,16 @@ func TestNewValidation(t *testing.T) {
 			[]string{"must contain {dn}"}},
 		{"group filter without base", func(c *Config) { c.GroupSearch.BaseDN = "" }, []string{"need group_search.base_dn"}},
 		{"nested without base", func(c *Config) { c.GroupSearch = GroupSearch{Nested: true} }, []string{"need group_search.base_dn"}},
+		{"username attribute not derivable", func(c *Config) { c.UserSearch.Filter = "(cn=*{username}*)" },
+			[]string{"user_search.username_attribute is required"}},
+		{"username attribute given for an odd filter", func(c *Config) {
+			c.UserSearch.Filter = "(cn=*{username}*)"
+			c.UserSearch.UsernameAttribute = "uid"
+		}, nil},
+		{"password attribute as username", func(c *Config) { c.UserSearch.UsernameAttribute = "userPassword" },
+			[]string{"user_search.username_attribute \"userPassword\" holds password material"}},
+		{"password attribute as name", func(c *Config) { c.UserSearch.NameAttribute = "unicodePwd" },
+			[]string{"user_search.name_attribute \"unicodePwd\" holds password material"}},
 		{"several problems at once", func(c *Config) {
 			c.URL = "http://x"
 			c.BindPassword = ""
@@ -177,5 +188,51 @@ func TestTLSConfig(t *testing.T) {
 				t.Error("InsecureSkipVerify is on without being asked for")
 			}
 		})
+	}
+}
+
+func TestUsernameAttributeFromFilter(t *testing.T) {
+	tests := []struct{ filter, want string }{
+		{"(uid={username})", "uid"},
+		{"(&(objectClass=inetOrgPerson)(uid={username}))", "uid"},
+		{"(&(objectCategory=person)(objectClass=user)(sAMAccountName={username}))", "sAMAccountName"},
+		{"(|(sAMAccountName={username})(userPrincipalName={username}))", "sAMAccountName"},
+		{"(&(objectClass=person)( uid = {username} ))", "uid"},
+		{"(cn=*{username}*)", ""},
+		{"(uid={username}x)", ""},
+	}
+	for _, tt := range tests {
+		if got := usernameAttributeOf(tt.filter); got != tt.want {
+			t.Errorf("usernameAttributeOf(%q) = %q, want %q", tt.filter, got, tt.want)
+		}
+	}
+	a, err := New(validConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.s.UserSearch.UsernameAttribute != "uid" || !slices.Contains(a.userAttrs, "uid") {
+		t.Errorf("derived username attribute %q, requested %v; want uid in both", a.s.UserSearch.UsernameAttribute, a.userAttrs)
+	}
+}
+
+func TestIsSecretAttribute(t *testing.T) {
+	secret := []string{"userPassword", "USERPASSWORD", "userPassword;binary", "unicodePwd", "sambaNTPassword", "sambaLMPassword",
+		"ntPwdHistory", "lmPwdHistory", "supplementalCredentials", "dBCSPwd", "authPassword", "ms-Mcs-AdmPwd",
+		"msLAPS-Password", "krbPrincipalKey", "pwdHistory"}
+	public := []string{"uid", "cn", "mail", "memberOf", "displayName", "objectGUID", "sAMAccountName", "passportNumber"}
+	for _, n := range secret {
+		if !IsSecretAttribute(n) {
+			t.Errorf("IsSecretAttribute(%q) = false, want true", n)
+		}
+	}
+	for _, n := range public {
+		if IsSecretAttribute(n) {
+			t.Errorf("IsSecretAttribute(%q) = true, want false", n)
+		}
+	}
+	for _, n := range ExplainAttributes {
+		if IsSecretAttribute(n) {
+			t.Errorf("ExplainAttributes asks for the secret %q", n)
+		}
 	}
 }

@@ -452,3 +452,63 @@ func writeCAFile(t *testing.T, ca *testCA) string {
 	}
 	return p
 }
+
+// TestReadyIsCachedAndShared: /readyz is public, so however often and
+// however concurrently Ready is called, the directory sees at most one
+// probe per ReadyCacheTTL, and a slow probe does not hold callers past
+// their context.
+func TestReadyIsCachedAndShared(t *testing.T) {
+	srv := newSilentServer(t)
+	cfg := validConfig()
+	cfg.URL = "ldap://" + srv.addr()
+	cfg.Timeout = 300 * time.Millisecond
+	a := newAuth(t, cfg)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- a.Ready(context.Background())
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, auth.ErrUnavailable) {
+			t.Fatalf("Ready against a silent server = %v, want ErrUnavailable", err)
+		}
+	}
+	for range 20 {
+		if err := a.Ready(context.Background()); !errors.Is(err, auth.ErrUnavailable) {
+			t.Fatalf("cached Ready = %v", err)
+		}
+	}
+	if n := srv.accepted.Load(); n != 1 {
+		t.Errorf("40 Ready calls opened %d connections, want 1", n)
+	}
+
+	// A caller with a short deadline does not wait for a fresh probe.
+	a.ready.mu.Lock()
+	a.ready.at = time.Now().Add(-ReadyCacheTTL)
+	a.ready.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := a.Ready(ctx); !errors.Is(err, auth.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Ready with a short deadline = %v", err)
+	}
+	if took := time.Since(start); took > 200*time.Millisecond {
+		t.Errorf("Ready waited %s past the caller's 20ms deadline", took)
+	}
+}
+
+func TestReadyConnectionRefused(t *testing.T) {
+	cfg := validConfig()
+	cfg.URL = "ldap://" + closedPort(t)
+	err := newAuth(t, cfg).Ready(context.Background())
+	if !errors.Is(err, auth.ErrUnavailable) || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("Ready with nothing listening = %v", err)
+	}
+}

@@ -17,6 +17,7 @@
 //	      base_dn: ou=people,dc=school,dc=example
 //	      filter: "(&(objectClass=inetOrgPerson)(uid={username}))"
 //	      id_attribute: uid                   # Identity.Subject (DN when empty)
+//	      username_attribute: uid             # Identity.Username; default: the attribute the filter compares with {username}
 //	      name_attribute: displayName         # falls back to cn, then the username
 //	      email_attribute: mail
 //	    group_search:
@@ -91,6 +92,27 @@
 //     the group search, and with nested: true the groups containing the
 //     groups found so far, level by level with a visited set (cycles end,
 //     depth cap 16). Group names are deduplicated case-insensitively.
+//
+// The identity comes from the entry alone: Username is the value of
+// user_search.username_attribute (by default the attribute the filter
+// compares with {username}), never the typed text. Directories match
+// "ſtudent2", "ｓｔｕｄｅｎｔ２" and "ﬅudent2" to uid=student2 (their
+// matching rules ignore case and compatibility forms), so a rule for
+// student2 must see "student2" whichever form was typed. An entry without
+// the attribute is refused as a configuration error.
+//
+// # Password attributes
+//
+// Nothing here ever asks for password material: logins read the configured
+// attributes, Explain reads those plus ExplainAttributes (never "*"), and
+// drops anything IsSecretAttribute reports (userPassword, unicodePwd,
+// sambaNTPassword, ...) in case a server sends it anyway. Configuring such
+// an attribute as id, username, name or e-mail is refused.
+//
+// # Readiness
+//
+// Ready (used by /readyz) connects and binds as the service account, at
+// most every ReadyCacheTTL whatever the number of callers.
 //
 // # Errors
 //

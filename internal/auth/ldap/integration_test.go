@@ -126,6 +126,12 @@ func TestLogin(t *testing.T) {
 		{"weird uid and group", weirdUID, "weirdpass", wantOK, weirdUID, "Weird User", "weird@school.example", []string{`math (grade*5)\,a`, "students"}},
 		{"spaces trimmed", "  teacher1\t", "teacher1pass", wantOK, "teacher1", "Teacher One", "teacher1@school.example", []string{"teachers", "staff"}},
 		{"uid is case-insensitive", "TEACHER1", "teacher1pass", wantOK, "teacher1", "Teacher One", "teacher1@school.example", []string{"teachers", "staff"}},
+		// slapd matches compatibility and case variants to the entry; the
+		// identity is the entry's uid, never the typed variant.
+		{"long s variant", "ſtudent2", "student2pass", wantOK, "student2", "Student Two", "student2@school.example", []string{"students", "cycle-a", "cycle-b"}},
+		{"fullwidth variant", "ｓｔｕｄｅｎｔ２", "student2pass", wantOK, "student2", "Student Two", "student2@school.example", []string{"students", "cycle-a", "cycle-b"}},
+		{"fullwidth digit variant", "student２", "student2pass", wantOK, "student2", "Student Two", "student2@school.example", []string{"students", "cycle-a", "cycle-b"}},
+		{"ligature variant", "ﬅudent2", "student2pass", wantOK, "student2", "Student Two", "student2@school.example", []string{"students", "cycle-a", "cycle-b"}},
 		{"dup is unique below ou=people", "dup", "duppass", wantOK, "dup", "Dup Current", "dup@school.example", []string{}},
 
 		{"wrong password", "teacher1", "wrong", wantInvalid, "", "", "", nil},
@@ -164,7 +170,8 @@ func TestLogin(t *testing.T) {
 						}
 						return
 					}
-					want := auth.Identity{Backend: "school", Subject: tt.subject, Username: strings.TrimSpace(tt.user),
+					// uid is both the id and the username attribute here.
+					want := auth.Identity{Backend: "school", Subject: tt.subject, Username: tt.subject,
 						Name: tt.display, Email: tt.email}
 					got := id
 					got.Groups = nil
@@ -426,6 +433,43 @@ func TestExplain(t *testing.T) {
 			t.Error("Explain shows userPassword (the service account must not read it)")
 		}
 	})
+	// The rootdn may read userPassword; Explain must still neither ask for
+	// it nor return it.
+	t.Run("no password hashes with a privileged bind", func(t *testing.T) {
+		if env.AdminDN == "" {
+			t.Skip("GATEWAY_TEST_LDAP_ADMIN_DN not set")
+		}
+		cfg := schoolConfig(env)
+		cfg.BindDN, cfg.BindPassword = env.AdminDN, env.AdminPassword
+		a := newAuth(t, cfg)
+		// Prove the bind can read hashes, so the check below can fail.
+		se, err := open(context.Background(), a.s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer se.close()
+		if err := se.bindService(); err != nil {
+			t.Fatal(err)
+		}
+		res, err := se.conn.Search(goldap.NewSearchRequest("uid=teacher1,ou=people,"+env.BaseDN, goldap.ScopeBaseObject,
+			goldap.NeverDerefAliases, 1, 5, false, "(objectClass=*)", []string{"*"}, nil))
+		if err != nil || len(res.Entries) != 1 || res.Entries[0].GetAttributeValue("userPassword") == "" {
+			t.Fatalf("the admin bind cannot read userPassword (%v); this test would prove nothing", err)
+		}
+
+		exp, err := a.Explain(context.Background(), "teacher1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, vals := range exp.Attributes {
+			if IsSecretAttribute(name) || strings.Contains(strings.Join(vals, " "), "{SSHA}") {
+				t.Errorf("Explain returns %s: %q", name, vals)
+			}
+		}
+		if !slices.Contains(exp.Attributes["uid"], "teacher1") {
+			t.Errorf("Explain attributes lack uid: %v", exp.Attributes)
+		}
+	})
 	t.Run("unknown user", func(t *testing.T) {
 		a := newAuth(t, schoolConfig(env))
 		if _, err := a.Explain(context.Background(), "nobody"); !errors.Is(err, auth.ErrInvalidCredentials) {
@@ -435,6 +479,44 @@ func TestExplain(t *testing.T) {
 			t.Errorf("Explain(*) = %v, want ErrInvalidCredentials", err)
 		}
 	})
+}
+
+// TestUsernameAttribute: the username comes from the configured (or
+// derived) attribute of the entry; an entry without it is refused.
+func TestUsernameAttribute(t *testing.T) {
+	env := testenv.LDAP(t)
+	tests := []struct {
+		name, attr, want string
+		kind             wantKind
+	}{
+		{"derived from the filter", "", "student2", wantOK},
+		{"explicit uid", "uid", "student2", wantOK},
+		{"mail as the username", "mail", "student2@school.example", wantOK},
+		{"attribute missing on the entry", "employeeType", "", wantConfigErr},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := schoolConfig(env)
+			cfg.UserSearch.UsernameAttribute = tt.attr
+			id, err := newAuth(t, cfg).Login(context.Background(), "ＳＴＵＤＥＮＴ２", "student2pass")
+			checkErrKind(t, err, tt.kind)
+			if id.Username != tt.want {
+				t.Errorf("Username = %q, want %q", id.Username, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadyAgainstSlapd(t *testing.T) {
+	env := testenv.LDAP(t)
+	if err := newAuth(t, schoolConfig(env)).Ready(context.Background()); err != nil {
+		t.Errorf("Ready: %v", err)
+	}
+	cfg := schoolConfig(env)
+	cfg.BindPassword = "wrong"
+	if err := newAuth(t, cfg).Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "wrong bind_dn or bind_password") {
+		t.Errorf("Ready with a wrong service password = %v", err)
+	}
 }
 
 func TestCheck(t *testing.T) {

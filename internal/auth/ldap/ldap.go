@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -22,7 +25,13 @@ type Authenticator struct {
 	log *slog.Logger
 	// userAttrs are the attributes a login reads from the user entry.
 	userAttrs []string
+	// ready caches the last readiness probe (see Ready).
+	ready readiness
 }
+
+// errNoUsername marks a user entry without the username attribute: the
+// login cannot be attributed to a name rules can match, so it is refused.
+var errNoUsername = errors.New("user entry has no username attribute")
 
 var _ auth.PasswordAuthenticator = (*Authenticator)(nil)
 
@@ -43,7 +52,7 @@ func New(cfg Config, logger *slog.Logger) (*Authenticator, error) {
 	}
 	a := &Authenticator{s: s, log: logger.With("backend", s.ID)}
 	us := s.UserSearch
-	a.userAttrs = uniqueNonEmpty(us.IDAttribute, us.NameAttribute, "cn", us.EmailAttribute, s.MemberOfAttribute)
+	a.userAttrs = uniqueNonEmpty(us.IDAttribute, us.UsernameAttribute, us.NameAttribute, "cn", us.EmailAttribute, s.MemberOfAttribute)
 	return a, nil
 }
 
@@ -70,7 +79,7 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (a
 	id, err := a.login(ctx, username, password)
 	switch {
 	case err == nil:
-		a.log.DebugContext(ctx, "ldap login", "username", username, "subject", id.Subject, "groups", id.Groups)
+		a.log.DebugContext(ctx, "ldap login", "typed", username, "username", id.Username, "subject", id.Subject, "groups", id.Groups)
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		// Logged where the reason is known (unknown user / wrong password).
 	case errors.Is(err, auth.ErrUnavailable):
@@ -111,7 +120,7 @@ func (a *Authenticator) login(ctx context.Context, username, password string) (a
 	if err != nil {
 		return auth.Identity{}, err
 	}
-	return a.identity(username, entry, groups), nil
+	return a.identity(entry, groups)
 }
 
 // findUser runs the user search and insists on exactly one entry.
@@ -141,9 +150,17 @@ func (a *Authenticator) findUser(ctx context.Context, se *session, username stri
 		username, filter, us.BaseDN, errAmbiguousUser, strings.Join(dns, "; "))
 }
 
-// identity maps the user entry to an auth.Identity.
-func (a *Authenticator) identity(username string, e *goldap.Entry, groups []GroupFound) auth.Identity {
+// identity maps the user entry to an auth.Identity. Every field comes from
+// the entry: the typed username is only a search key, and the directory
+// matches many spellings of it to one entry.
+func (a *Authenticator) identity(e *goldap.Entry, groups []GroupFound) (auth.Identity, error) {
 	us := a.s.UserSearch
+	raw := e.GetRawAttributeValue(us.UsernameAttribute)
+	if len(raw) == 0 {
+		return auth.Identity{}, fmt.Errorf("ldap: entry %q has no %s (user_search.username_attribute): %w",
+			e.DN, us.UsernameAttribute, errNoUsername)
+	}
+	username := attributeText(us.UsernameAttribute, raw)
 	id := auth.Identity{
 		Backend:  a.s.ID,
 		Subject:  e.DN,
@@ -165,7 +182,7 @@ func (a *Authenticator) identity(username string, e *goldap.Entry, groups []Grou
 	if us.EmailAttribute != "" {
 		id.Email = e.GetAttributeValue(us.EmailAttribute)
 	}
-	return id
+	return id, nil
 }
 
 // Explanation is what Explain found out about a user, for admins who set up
@@ -173,11 +190,12 @@ func (a *Authenticator) identity(username string, e *goldap.Entry, groups []Grou
 type Explanation struct {
 	// DN of the user entry.
 	DN string
-	// Attributes of the user entry as the service account sees them
-	// (all user attributes plus the configured ones, e.g. memberOf).
-	// Binary values are shown as hex.
+	// Attributes of the user entry as the service account sees them:
+	// ExplainAttributes plus the configured ones (e.g. memberOf), never
+	// password material (IsSecretAttribute). Binary values are shown as
+	// hex.
 	Attributes map[string][]string
-	// Identity is what a login would return (Username as given).
+	// Identity is what a login would return.
 	Identity auth.Identity
 	// Groups lists every group found, in discovery order.
 	Groups []GroupFound
@@ -212,7 +230,9 @@ func (a *Authenticator) Explain(ctx context.Context, username string) (*Explanat
 	if err := se.bindService(); err != nil {
 		return nil, err
 	}
-	entry, err := a.findUser(ctx, se, username, append([]string{"*"}, a.userAttrs...))
+	// Never "*": with a privileged service account that returns password
+	// hashes (userPassword, unicodePwd, ...), and explain prints them.
+	entry, err := a.findUser(ctx, se, username, uniqueNonEmpty(append(slices.Clone(a.userAttrs), ExplainAttributes...)...))
 	if err != nil {
 		return nil, err
 	}
@@ -220,8 +240,17 @@ func (a *Authenticator) Explain(ctx context.Context, username string) (*Explanat
 	if err != nil {
 		return nil, err
 	}
+	id, err := a.identity(entry, groups)
+	if err != nil {
+		return nil, err
+	}
 	attrs := make(map[string][]string, len(entry.Attributes))
 	for _, at := range entry.Attributes {
+		// The server may send what was not asked for (some ignore the
+		// attribute list); filter again.
+		if IsSecretAttribute(at.Name) {
+			continue
+		}
 		vals := make([]string, len(at.ByteValues))
 		for i, v := range at.ByteValues {
 			vals[i] = attributeText(at.Name, v)
@@ -231,9 +260,39 @@ func (a *Authenticator) Explain(ctx context.Context, username string) (*Explanat
 	return &Explanation{
 		DN:         entry.DN,
 		Attributes: attrs,
-		Identity:   a.identity(username, entry, groups),
+		Identity:   id,
 		Groups:     groups,
 	}, nil
+}
+
+// ExplainAttributes are the user attributes Explain reads besides the
+// configured ones: what helps an admin see who the entry is and where it
+// sits, in OpenLDAP and Active Directory spelling.
+var ExplainAttributes = []string{
+	"objectClass", "uid", "cn", "sn", "givenName", "displayName", "mail",
+	"sAMAccountName", "userPrincipalName", "memberOf", "ou", "title",
+	"employeeType", "departmentNumber", "entryUUID", "objectGUID",
+}
+
+// secretAttributes hold password material in OpenLDAP, Samba, Kerberos and
+// Active Directory schemas (lower case). Names containing "password" or
+// "pwd" are treated as secret too (see IsSecretAttribute).
+var secretAttributes = map[string]bool{
+	"userpassword": true, "authpassword": true, "unicodepwd": true, "dbcspwd": true,
+	"ntpwdhistory": true, "lmpwdhistory": true, "supplementalcredentials": true,
+	"sambantpassword": true, "sambalmpassword": true, "sambapasswordhistory": true,
+	"krbprincipalkey": true, "krb5key": true, "userpkcs12": true,
+	"msds-keycredentiallink": true, "msds-managedpassword": true,
+	"ms-mcs-admpwd": true, "mslaps-password": true, "mslaps-encryptedpassword": true,
+}
+
+// IsSecretAttribute reports whether an LDAP attribute (any case, with or
+// without options such as ";binary") may hold a password or key: such
+// attributes are never requested or printed.
+func IsSecretAttribute(name string) bool {
+	n := strings.ToLower(strings.TrimSpace(name))
+	n, _, _ = strings.Cut(n, ";")
+	return secretAttributes[n] || strings.Contains(n, "password") || strings.Contains(n, "pwd")
 }
 
 // Check connects, binds as the service account and makes sure the base DNs
@@ -265,6 +324,77 @@ func (a *Authenticator) Check(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ReadyCacheTTL is how long a readiness result is reused: /readyz is
+// public, so it must not turn into a way to make the gateway hammer the
+// directory with connections and binds.
+const ReadyCacheTTL = 5 * time.Second
+
+// readyTimeout bounds one readiness probe (connect, TLS, service bind).
+const readyTimeout = 3 * time.Second
+
+// readiness is the cached result of the last probe and the probe in
+// flight, if any.
+type readiness struct {
+	mu       sync.Mutex
+	at       time.Time // when err was found; zero: never probed
+	err      error
+	inflight chan struct{} // closed when the running probe is done
+}
+
+// Ready reports whether the directory can be used: it connects and binds
+// as the service account (an anonymous bind for anonymous backends) (at most readyTimeout, or the backend's timeout
+// when that is shorter). The result is cached for ReadyCacheTTL, and
+// concurrent callers share one probe, so at most one probe per TTL reaches
+// the directory however often Ready is called. Errors wrap
+// auth.ErrUnavailable when the directory cannot be reached.
+func (a *Authenticator) Ready(ctx context.Context) error {
+	r := &a.ready
+	r.mu.Lock()
+	if !r.at.IsZero() && time.Since(r.at) < ReadyCacheTTL {
+		err := r.err
+		r.mu.Unlock()
+		return err
+	}
+	done := r.inflight
+	if done == nil {
+		done = make(chan struct{})
+		r.inflight = done
+		// Detached from ctx: an impatient caller must not turn a slow
+		// but working directory into a cached failure.
+		go a.probe(done)
+	}
+	r.mu.Unlock()
+	select {
+	case <-done:
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.err
+	case <-ctx.Done():
+		return fmt.Errorf("ldap %s: readiness probe still running: %w (%w)", a.s.ID, auth.ErrUnavailable, context.Cause(ctx))
+	}
+}
+
+func (a *Authenticator) probe(done chan struct{}) {
+	ctx, cancel := context.WithTimeout(context.Background(), min(readyTimeout, a.s.Timeout))
+	defer cancel()
+	err := func() error {
+		se, err := open(ctx, a.s)
+		if err != nil {
+			return err
+		}
+		defer se.close()
+		// rebindService sends an anonymous bind for anonymous backends:
+		// an accepted TCP connection alone does not show that the
+		// directory answers.
+		return se.rebindService()
+	}()
+	r := &a.ready
+	r.mu.Lock()
+	r.at, r.err, r.inflight = time.Now(), err, nil
+	r.mu.Unlock()
+	close(done)
 }
 
 // diagnostic is the server's diagnostic message of an LDAP error.

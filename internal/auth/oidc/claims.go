@@ -136,7 +136,14 @@ func (a *Authenticator) identity(claims map[string]any) (auth.Identity, error) {
 	}
 	preferred := lenient("preferred_username")
 	email := firstNonEmpty(id.Email, lenient("email"))
-	id.Username = firstNonEmpty(preferred, email, id.Subject)
+	// Rules match on the username, so an e-mail address only becomes one
+	// when the provider vouches for it: at many providers users type any
+	// address into their profile, including a teacher's.
+	var verifiedEmail string
+	if emailVerified(claims) {
+		verifiedEmail = lenient("email")
+	}
+	id.Username = firstNonEmpty(preferred, verifiedEmail, id.Subject)
 	id.Name = firstNonEmpty(str(a.nameClaim), preferred, email, id.Subject)
 
 	seen := map[string]bool{}
@@ -162,6 +169,20 @@ func (a *Authenticator) identity(claims map[string]any) (auth.Identity, error) {
 		return auth.Identity{}, fmt.Errorf("oidc: map claims: id claim %q is missing or empty", a.idClaim)
 	}
 	return id, nil
+}
+
+// emailVerified reports whether the standard email_verified claim is true.
+// Some providers (AWS Cognito, older Keycloak mappers) send it as the
+// string "true".
+func emailVerified(claims map[string]any) bool {
+	v, _ := lookup(claims, "email_verified")
+	switch v := v.(type) {
+	case bool:
+		return v
+	case string:
+		return strings.EqualFold(v, "true")
+	}
+	return false
 }
 
 func firstNonEmpty(vs ...string) string {

@@ -26,7 +26,9 @@
 //   - Name: Config.NameClaim (default "name"), else preferred_username, else
 //     email, else the subject.
 //   - Email: Config.EmailClaim (default "email"), may be empty.
-//   - Username: preferred_username, else email, else the subject.
+//   - Username: preferred_username, else email when email_verified is true
+//     (the claim "email"; an unverified address can be anyone's), else the
+//     subject.
 //   - Groups: the union of every path in Config.GroupsClaims.
 //
 // A claim path is first looked up as a top-level claim name (so namespaced

@@ -332,9 +332,34 @@ func TestClaimMapping(t *testing.T) {
 			want:   auth.Identity{Subject: "s-1", Username: "u", Name: "u", Email: "e@example.org"},
 		},
 		{
-			name:   "name and username fall back to email",
-			claims: base(map[string]any{"name": nil, "preferred_username": nil}),
+			name:   "username falls back to a verified email",
+			claims: base(map[string]any{"name": nil, "preferred_username": nil, "email_verified": true}),
 			want:   auth.Identity{Subject: "s-1", Username: "e@example.org", Name: "e@example.org", Email: "e@example.org"},
+		},
+		{
+			name:   "email_verified as the string true (Cognito)",
+			claims: base(map[string]any{"preferred_username": nil, "email_verified": "true"}),
+			want:   auth.Identity{Subject: "s-1", Username: "e@example.org", Name: "N", Email: "e@example.org"},
+		},
+		{
+			name:   "unverified email is never the username",
+			claims: base(map[string]any{"name": nil, "preferred_username": nil, "email_verified": false}),
+			want:   auth.Identity{Subject: "s-1", Username: "s-1", Name: "e@example.org", Email: "e@example.org"},
+		},
+		{
+			name:   "email without email_verified is never the username",
+			claims: base(map[string]any{"preferred_username": nil}),
+			want:   auth.Identity{Subject: "s-1", Username: "s-1", Name: "N", Email: "e@example.org"},
+		},
+		{
+			name:   "email_verified of an odd type counts as unverified",
+			claims: base(map[string]any{"preferred_username": nil, "email_verified": 1}),
+			want:   auth.Identity{Subject: "s-1", Username: "s-1", Name: "N", Email: "e@example.org"},
+		},
+		{
+			name:   "preferred_username wins over a verified email",
+			claims: base(map[string]any{"email_verified": true}),
+			want:   auth.Identity{Subject: "s-1", Username: "u", Name: "N", Email: "e@example.org"},
 		},
 		{
 			name:   "everything falls back to sub",

@@ -4,14 +4,27 @@
 // Login does the same amount of bcrypt work whether or not the username
 // exists, so response times do not tell an attacker which accounts are
 // real; rate limiting is the web layer's job.
+//
+// Usernames are matched in their folded form (auth.FoldUsername), so
+// "ſtudent" and "ＳＴＵＤＥＮＴ" find the user "student"; the identity always
+// carries the configured spelling, never the typed one.
+//
+// bcrypt is deliberately slow, which makes it a CPU weapon: a burst of
+// logins with long passwords would starve every other request. At most
+// runtime.GOMAXPROCS comparisons run at once in the whole process; a login
+// that cannot get a slot within MaxHashWait fails with auth.ErrUnavailable
+// (503 with Retry-After).
 package static
 
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -25,6 +38,16 @@ const Cost = 12
 // silently truncated, so they are refused.
 const MaxPasswordLen = 72
 
+// MaxHashWait is how long a login waits for a free bcrypt slot before it
+// gives up with auth.ErrUnavailable. A few cost-12 comparisons per core fit
+// in it, so ordinary bursts (a class signing in at once) only queue.
+const MaxHashWait = 2 * time.Second
+
+// hashSlots caps concurrent bcrypt comparisons. It is shared by every
+// static backend in the process because the CPU is: two backends with a
+// slot per core each would again let hashing take every core twice over.
+var hashSlots = newSemaphore(runtime.GOMAXPROCS(0))
+
 // User is one configured account.
 type User struct {
 	Username     string
@@ -37,12 +60,18 @@ type User struct {
 // concurrent use.
 type Authenticator struct {
 	id, label string
-	users     map[string]user // key: lower-cased username
+	users     map[string]user // key: auth.FoldUsername(username)
 	// dummyHash is compared against when the username is unknown; its cost
-	// is the highest cost among the users.
+	// is the highest cost among the users. It is a well-formed bcrypt
+	// string with a random salt and digest, not the hash of anything, so
+	// making it costs nothing at start (see dummyHashFor).
 	dummyHash []byte
 	// compare is bcrypt.CompareHashAndPassword; tests count calls.
 	compare func(hash, password []byte) error
+	// slots and slotWait bound concurrent comparisons (hashSlots,
+	// MaxHashWait); tests use their own.
+	slots    semaphore
+	slotWait time.Duration
 }
 
 type user struct {
@@ -52,8 +81,9 @@ type user struct {
 
 var _ auth.PasswordAuthenticator = (*Authenticator)(nil)
 
-// New checks the users (valid bcrypt hashes, unique usernames ignoring
-// case) and builds the backend. label defaults to id.
+// New checks the users (valid bcrypt hashes, usernames unique in their
+// folded form) and builds the backend. label defaults to id. It does no
+// bcrypt work, so it returns in microseconds whatever the costs.
 func New(id, label string, users []User) (*Authenticator, error) {
 	if id == "" {
 		return nil, errors.New("static: backend id is empty")
@@ -65,11 +95,14 @@ func New(id, label string, users []User) (*Authenticator, error) {
 		return nil, fmt.Errorf("static %q: no users", id)
 	}
 	a := &Authenticator{
-		id:      id,
-		label:   label,
-		users:   make(map[string]user, len(users)),
-		compare: bcrypt.CompareHashAndPassword,
+		id:       id,
+		label:    label,
+		users:    make(map[string]user, len(users)),
+		compare:  bcrypt.CompareHashAndPassword,
+		slots:    hashSlots,
+		slotWait: MaxHashWait,
 	}
+	firstIndex := make(map[string]int, len(users))
 	var errs []error
 	maxCost := 0
 	for i, u := range users {
@@ -77,11 +110,13 @@ func New(id, label string, users []User) (*Authenticator, error) {
 			errs = append(errs, fmt.Errorf("static %q: users[%d]: username is empty", id, i))
 			continue
 		}
-		key := strings.ToLower(u.Username)
-		if _, dup := a.users[key]; dup {
-			errs = append(errs, fmt.Errorf("static %q: users[%d]: username %q is listed twice (usernames are case-insensitive)", id, i, u.Username))
+		key := auth.FoldUsername(u.Username)
+		if first, dup := firstIndex[key]; dup {
+			errs = append(errs, fmt.Errorf("static %q: users[%d]: username %q is listed twice: users[%d] %q is the same name (usernames are compared ignoring case and Unicode width/compatibility forms)",
+				id, i, u.Username, first, users[first].Username))
 			continue
 		}
+		firstIndex[key] = i
 		cost, err := bcrypt.Cost([]byte(u.PasswordHash))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("static %q: user %q: password_hash is not a bcrypt hash (make one with `jitsi-gate hash-password`): %w", id, u.Username, err))
@@ -94,13 +129,33 @@ func New(id, label string, users []User) (*Authenticator, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	// A random password nobody knows; only its cost matters.
-	dummy, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), maxCost)
+	dummy, err := dummyHashFor(maxCost)
 	if err != nil {
 		return nil, fmt.Errorf("static %q: make timing dummy hash: %w", id, err)
 	}
 	a.dummyHash = dummy
 	return a, nil
+}
+
+// bcryptEncoding is bcrypt's own base64 alphabet (no padding).
+var bcryptEncoding = base64.NewEncoding("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789").WithPadding(base64.NoPadding)
+
+// dummyHashFor returns a bcrypt hash string of the given cost with a random
+// 16-byte salt and a random 23-byte digest. Comparing a password against it
+// runs the full key schedule at that cost, exactly like a real hash (bcrypt
+// only looks at the digest in the final constant-time compare), and never
+// matches anything. Generating a real hash instead would spend the same
+// time again at every start (0.2-0.4 s at cost 12).
+func dummyHashFor(cost int) ([]byte, error) {
+	salt := make([]byte, 16)
+	digest := make([]byte, 23)
+	_, _ = rand.Read(salt) // crypto/rand.Read never fails
+	_, _ = rand.Read(digest)
+	h := []byte(fmt.Sprintf("$2a$%02d$%s%s", cost, bcryptEncoding.EncodeToString(salt), bcryptEncoding.EncodeToString(digest)))
+	if got, err := bcrypt.Cost(h); err != nil || got != cost {
+		return nil, fmt.Errorf("synthetic hash %q has cost %d (%v), want %d", h, got, err, cost)
+	}
+	return h, nil
 }
 
 // ID is the backend id from the config.
@@ -109,9 +164,10 @@ func (a *Authenticator) ID() string { return a.id }
 // Label is the title of the login form.
 func (a *Authenticator) Label() string { return a.label }
 
-// Login checks username (case-insensitive) and password. Unknown users,
-// wrong, empty and over-long passwords all return an error wrapping
-// auth.ErrInvalidCredentials.
+// Login checks username (in folded form, see auth.FoldUsername) and
+// password. Unknown users, wrong, empty and over-long passwords all return
+// an error wrapping auth.ErrInvalidCredentials; no free bcrypt slot within
+// the wait is auth.ErrUnavailable.
 func (a *Authenticator) Login(ctx context.Context, username, password string) (auth.Identity, error) {
 	if err := ctx.Err(); err != nil {
 		return auth.Identity{}, fmt.Errorf("static %q: %w", a.id, err)
@@ -124,11 +180,17 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (a
 	if len(password) > MaxPasswordLen {
 		return auth.Identity{}, fmt.Errorf("static %q: password longer than %d bytes: %w", a.id, MaxPasswordLen, auth.ErrInvalidCredentials)
 	}
-	u, ok := a.users[strings.ToLower(username)]
+	u, ok := a.users[auth.FoldUsername(username)]
+	// Both branches queue for a slot, so the wait tells nothing either.
+	release, err := a.acquire(ctx)
+	if err != nil {
+		return auth.Identity{}, err
+	}
+	defer release()
 	if !ok {
 		// Spend the same bcrypt time as for a real user.
 		_ = a.compare(a.dummyHash, []byte(password))
-		return auth.Identity{}, fmt.Errorf("static %q: unknown user %q: %w", a.id, username, auth.ErrInvalidCredentials)
+		return auth.Identity{}, fmt.Errorf("static %q: unknown user %q: %w", a.id, auth.Sanitize(username, 64), auth.ErrInvalidCredentials)
 	}
 	if err := a.compare(u.hash, []byte(password)); err != nil {
 		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
@@ -149,6 +211,42 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (a
 		Groups:   append([]string(nil), u.Groups...),
 	}, nil
 }
+
+// acquire takes a bcrypt slot, waiting at most slotWait and never past
+// ctx. The returned func gives the slot back.
+func (a *Authenticator) acquire(ctx context.Context) (func(), error) {
+	if a.slots.tryAcquire() {
+		return a.slots.release, nil
+	}
+	timer := time.NewTimer(a.slotWait)
+	defer timer.Stop()
+	select {
+	case a.slots <- struct{}{}:
+		return a.slots.release, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("static %q: waiting for a password check slot: %w (%w)", a.id, auth.ErrUnavailable, context.Cause(ctx))
+	case <-timer.C:
+		return nil, fmt.Errorf("static %q: all %d password check slots busy for %s (too many logins at once; bcrypt is rationed to the CPU cores): %w",
+			a.id, cap(a.slots), a.slotWait, auth.ErrUnavailable)
+	}
+}
+
+// semaphore is a counting semaphore: a send takes a slot, a receive gives
+// it back.
+type semaphore chan struct{}
+
+func newSemaphore(n int) semaphore { return make(semaphore, max(n, 1)) }
+
+func (s semaphore) tryAcquire() bool {
+	select {
+	case s <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s semaphore) release() { <-s }
 
 // HashPassword returns a bcrypt hash (cost 12) for the config's
 // password_hash. It refuses empty passwords and passwords over 72 bytes,

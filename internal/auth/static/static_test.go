@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -240,5 +243,184 @@ func TestHashPassword(t *testing.T) {
 				t.Errorf("Login with hashed password: %v", err)
 			}
 		})
+	}
+}
+
+// TestUsernameVariantsFindTheConfiguredUser: a directory-style match on the
+// folded form, and the identity carries the configured spelling, so a rule
+// for "Student" cannot be sidestepped by typing another form of it.
+func TestUsernameVariantsFindTheConfiguredUser(t *testing.T) {
+	a, err := New("demo", "", testUsers(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typed := range []string{"Student", "student", "STUDENT", "ſtudent", "ｓｔｕｄｅｎｔ", "ＳＴＵＤＥＮＴ", "ﬅudent", " student "} {
+		t.Run(typed, func(t *testing.T) {
+			id, err := a.Login(context.Background(), typed, "stud-pw")
+			if err != nil {
+				t.Fatalf("Login(%q): %v", typed, err)
+			}
+			if id.Username != "Student" || id.Subject != "Student" {
+				t.Errorf("Login(%q) = username %q, subject %q; want the configured %q", typed, id.Username, id.Subject, "Student")
+			}
+		})
+	}
+}
+
+func TestNewRefusesUsernamesThatFoldTogether(t *testing.T) {
+	good := hash(t, "pw", bcrypt.MinCost)
+	tests := []struct{ first, second string }{
+		{"student2", "ｓｔｕｄｅｎｔ２"},
+		{"student2", "ſtudent2"},
+		{"strasse", "Straße"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.second, func(t *testing.T) {
+			_, err := New("demo", "", []User{{Username: tt.first, PasswordHash: good}, {Username: tt.second, PasswordHash: good}})
+			if err == nil || !strings.Contains(err.Error(), "users[1]") || !strings.Contains(err.Error(), "listed twice") {
+				t.Fatalf("New with %q and %q: %v, want a duplicate error for users[1]", tt.first, tt.second, err)
+			}
+		})
+	}
+}
+
+// TestNewIsFastAndUnknownUsersStillPayTheMaxCost: New does no bcrypt work
+// even at a cost that takes seconds, while an unknown username is still
+// compared against a hash of the highest configured cost.
+func TestNewIsFastAndUnknownUsersStillPayTheMaxCost(t *testing.T) {
+	// A cost-16 hash would take seconds to make; a synthetic one parses the
+	// same, and New only parses.
+	expensive, err := dummyHashFor(16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := append(testUsers(t), User{Username: "principal", PasswordHash: string(expensive)})
+	start := time.Now()
+	a, err := New("demo", "", users)
+	if took := time.Since(start); err != nil || took > 50*time.Millisecond {
+		t.Fatalf("New took %s (%v), want well under 50ms", took, err)
+	}
+	var costs []int
+	a.compare = func(h, _ []byte) error {
+		c, err := bcrypt.Cost(h)
+		if err != nil {
+			t.Errorf("compared against a malformed hash %q: %v", h, err)
+		}
+		costs = append(costs, c)
+		return bcrypt.ErrMismatchedHashAndPassword // do not spend seconds
+	}
+	if _, err := a.Login(context.Background(), "nobody", "pw"); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("unknown user: %v", err)
+	}
+	if len(costs) != 1 || costs[0] != 16 {
+		t.Errorf("unknown user compared at costs %v, want one compare at cost 16", costs)
+	}
+}
+
+// TestDummyHashCostsARealCompare: the synthetic hash is accepted by bcrypt
+// (a mismatch, not a parse error) and takes about as long as a real hash
+// of the same cost, so unknown users cannot be told apart by timing.
+func TestDummyHashCostsARealCompare(t *testing.T) {
+	const cost = 10
+	realHash := []byte(hash(t, "real-pw", cost))
+	dummy, err := dummyHashFor(cost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bcrypt.CompareHashAndPassword(dummy, []byte("real-pw")); !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		t.Fatalf("compare against the dummy hash: %v, want a plain mismatch", err)
+	}
+	// Interleaved, fastest of five each: other processes on the machine
+	// only ever add time. A hash bcrypt could not parse would fail in
+	// microseconds, far below a quarter of a real compare.
+	tReal, tDummy := time.Hour, time.Hour
+	for range 5 {
+		for _, m := range []struct {
+			h    []byte
+			best *time.Duration
+		}{{realHash, &tReal}, {dummy, &tDummy}} {
+			start := time.Now()
+			_ = bcrypt.CompareHashAndPassword(m.h, []byte("guess"))
+			*m.best = min(*m.best, time.Since(start))
+		}
+	}
+	if ratio := float64(tDummy) / float64(tReal); ratio < 0.25 || ratio > 4 {
+		t.Errorf("dummy compare %s vs real compare %s at cost %d: not the same work", tDummy, tReal, cost)
+	}
+}
+
+func TestBcryptSlotsAreCapped(t *testing.T) {
+	if cap(hashSlots) != runtime.GOMAXPROCS(0) {
+		t.Errorf("process-wide bcrypt slots = %d, want GOMAXPROCS = %d", cap(hashSlots), runtime.GOMAXPROCS(0))
+	}
+	a, err := New("demo", "", testUsers(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const slots = 2
+	a.slots = newSemaphore(slots)
+	a.slotWait = 5 * time.Second
+	var mu sync.Mutex
+	running, peak := 0, 0
+	unblock := make(chan struct{})
+	a.compare = func(h, pw []byte) error {
+		mu.Lock()
+		running++
+		peak = max(peak, running)
+		mu.Unlock()
+		<-unblock
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return bcrypt.ErrMismatchedHashAndPassword
+	}
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = a.Login(context.Background(), []string{"teacher", "nobody"}[i%2], "pw")
+		}()
+	}
+	// Let every goroutine reach the semaphore, then let them through.
+	time.Sleep(100 * time.Millisecond)
+	close(unblock)
+	wg.Wait()
+	if peak != slots {
+		t.Errorf("%d comparisons ran at once, want at most (and, under this load, exactly) %d", peak, slots)
+	}
+}
+
+func TestBusyBcryptSlotsGiveUnavailable(t *testing.T) {
+	a, err := New("demo", "", testUsers(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.slots = newSemaphore(1)
+	a.slotWait = 50 * time.Millisecond
+	a.slots <- struct{}{} // someone else is hashing
+
+	start := time.Now()
+	_, err = a.Login(context.Background(), "teacher", "teach-pw")
+	if !errors.Is(err, auth.ErrUnavailable) || !strings.Contains(err.Error(), "slots busy") {
+		t.Fatalf("Login with every slot busy: %v, want auth.ErrUnavailable naming the busy slots", err)
+	}
+	if took := time.Since(start); took < 50*time.Millisecond || took > time.Second {
+		t.Errorf("gave up after %s, want about the 50ms wait", took)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	a.slotWait = time.Minute
+	if _, err := a.Login(ctx, "teacher", "teach-pw"); !errors.Is(err, auth.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Login cancelled while waiting: %v, want ErrUnavailable and context.Canceled", err)
+	}
+
+	<-a.slots // the other hash finished
+	if _, err := a.Login(context.Background(), "teacher", "teach-pw"); err != nil {
+		t.Errorf("Login with a free slot: %v", err)
+	}
+	if len(a.slots) != 0 {
+		t.Errorf("%d slots still taken after the logins returned", len(a.slots))
 	}
 }
