@@ -212,9 +212,9 @@ func validateRoom(r *Room) error {
 	if r.Name == "" {
 		return bad("name is empty")
 	}
-	for field, v := range map[string]string{"tenant": r.Tenant, "name": r.Name, "title": r.Title} {
-		if strings.ContainsFunc(v, isControl) {
-			return bad("%s contains a control character", field)
+	for _, f := range [...]struct{ field, value string }{{"tenant", r.Tenant}, {"name", r.Name}, {"title", r.Title}} {
+		if strings.ContainsFunc(f.value, isControl) {
+			return bad("%s contains a control character", f.field)
 		}
 	}
 	for i, w := range r.Windows {

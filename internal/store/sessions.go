@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -33,6 +34,30 @@ type Session struct {
 	GroupsCheckedAt time.Time
 	// RevokedAt is when the session was revoked (zero: it was not).
 	RevokedAt time.Time
+}
+
+// sessionRedacted is Session without the id, for printing.
+type sessionRedacted Session
+
+// String prints the session with its id (a bearer secret) redacted.
+func (s Session) String() string {
+	c := sessionRedacted(s)
+	if c.ID != "" {
+		c.ID = "[redacted]"
+	}
+	return fmt.Sprintf("%+v", c)
+}
+
+// GoString is String, for %#v.
+func (s Session) GoString() string { return s.String() }
+
+// LogValue logs whose session it is, never its id.
+func (s Session) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("backend", s.Backend),
+		slog.String("subject", s.Subject),
+		slog.String("username", s.Username),
+	)
 }
 
 // newSessionID returns 256 random bits, base64url without padding.

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -172,6 +176,23 @@ func TestCreateSessionValidation(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestSessionIDNeverPrinted(t *testing.T) {
+	sess := Session{ID: "bearer-secret-id", Backend: "ldap", Subject: "uid=x", Username: "x"}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("session", "session", sess)
+	for name, out := range map[string]string{
+		"%v": fmt.Sprintf("%v", sess), "%+v": fmt.Sprintf("%+v", sess), "%#v": fmt.Sprintf("%#v", sess),
+		"slog": logged.String(),
+	} {
+		if strings.Contains(out, sess.ID) {
+			t.Errorf("%s prints the session id: %s", name, out)
+		}
+		if !strings.Contains(out, "uid=x") {
+			t.Errorf("%s does not say whose session it is: %s", name, out)
+		}
+	}
 }
 
 // TestSessionIDStoredHashed: the database never holds the session id

@@ -42,6 +42,15 @@
 //     and the store never logs it. Session ids are stored only as SHA-256
 //     hashes.
 //
+// # Changing the schema
+//
+// Add a file NNNNN_what.sql (the next number, goose's "-- +goose Up" and
+// "-- +goose Down" sections) to BOTH migrations/sqlite and
+// migrations/postgres, with the same number, and never edit a file that
+// has been released: databases record which numbers they have applied. The
+// whole test suite runs against both drivers, so a migration missing from
+// one of them fails it.
+//
 // The store checks only what it needs to store a record unambiguously (see
 // Room and Session). Whether a timezone exists, whether weekly slots
 // overlap, whether a name is a valid Jitsi room: that is the caller's
