@@ -3,10 +3,10 @@
 #
 #   test/all.sh [go test flags...]        e.g. test/all.sh -run LDAP -v
 #
-# 1. test/infra/install.sh: Debian packages (slapd, ldap-utils, chromium,
-#    chromium-driver, openssl, curl) and the Dex binary (needs root the first
+# 1. test/infra/install.sh: Debian packages (slapd, ldap-utils, postgresql,
+#    chromium, chromium-driver, openssl, curl) and the Dex binary (needs root the first
 #    time; later runs take seconds).
-# 2. test/infra/up.sh: slapd + Dex on 127.0.0.1 in a temp STATE dir, env in
+# 2. test/infra/up.sh: slapd + PostgreSQL + Dex on 127.0.0.1 in a temp STATE dir, env in
 #    $STATE/env (GATEWAY_TEST_*; read by internal/testenv).
 # 3. go vet ./... and go test -count=1 -p 2 [flags] ./...
 #    then test/build-static.sh: the Dockerfile's exact build command, a
@@ -55,16 +55,17 @@ stop_services() {
 	if [[ $STATUS == 0 && ${KEEP_STATE:-} != 1 ]]; then
 		rm -rf "$STATE"
 	else
-		echo "all.sh: service logs kept in $STATE (ldap/slapd.log, dex/dex.log)" >&2
+		echo "all.sh: service logs kept in $STATE (ldap/slapd.log, pg/postgres.log, dex/dex.log)" >&2
 	fi
 }
 
 report_services() {
-	local ldap="missing" dex="missing" chrome="missing"
+	local ldap="missing" pg="missing" dex="missing" chrome="missing"
 	[[ -n ${GATEWAY_TEST_LDAP_URL:-} ]] && ldap="$GATEWAY_TEST_LDAP_URL + ${GATEWAY_TEST_LDAPS_URL:-}"
+	[[ -n ${GATEWAY_TEST_POSTGRES_DSN:-} ]] && pg="$GATEWAY_TEST_POSTGRES_DSN"
 	[[ -n ${GATEWAY_TEST_OIDC_ISSUER:-} ]] && dex="$GATEWAY_TEST_OIDC_ISSUER"
 	[[ -n ${GATEWAY_TEST_CHROMIUM:-} ]] && chrome="$GATEWAY_TEST_CHROMIUM"
-	echo "all.sh: services: slapd=$ldap | dex=$dex | chromium=$chrome" >&2
+	echo "all.sh: services: slapd=$ldap | postgres=$pg | dex=$dex | chromium=$chrome" >&2
 }
 
 run_go_vet() {

@@ -1,6 +1,7 @@
 // Package testenv tells tests where the real services are that test/all.sh
 // starts: an OpenLDAP slapd, a Dex OIDC provider and Chromium. It reads the
 // GATEWAY_TEST_* variables that test/infra/up.sh writes to $STATE/env.
+// test/all.sh also starts a PostgreSQL cluster for the store's tests.
 //
 // When a service is not configured, the helpers skip the test with a message
 // saying how to get it, so `go test ./...` works on any machine. In CI
@@ -146,6 +147,23 @@ func (e LDAPEnv) Restart(t testing.TB) {
 	t.Helper()
 	e.Stop(t)
 	e.Start(t)
+}
+
+// Postgres returns the admin DSN of the test PostgreSQL cluster
+// (postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable, superuser,
+// trust authentication), or skips (fails in CI) when
+// GATEWAY_TEST_POSTGRES_DSN is not set. The cluster is shared by every test
+// package: create a database of your own with it (and drop it at cleanup)
+// rather than writing into the "postgres" database.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("GATEWAY_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		unavailable(t, "no PostgreSQL: GATEWAY_TEST_POSTGRES_DSN is not set; %s "+
+			"(needs Debian's postgresql package: test/infra/install.sh)", setupHint)
+		return ""
+	}
+	return dsn
 }
 
 // OIDCEnv describes the test Dex. Both clients accept the redirect URIs

@@ -55,13 +55,14 @@ func TestRequired(t *testing.T) {
 // TestMissingServiceSkipsOrFails checks every helper: unset variables skip
 // locally and fail in CI, and the message says how to fix it.
 func TestMissingServiceSkipsOrFails(t *testing.T) {
-	for _, name := range []string{"GATEWAY_TEST_LDAP_URL", "GATEWAY_TEST_OIDC_ISSUER"} {
+	for _, name := range []string{"GATEWAY_TEST_LDAP_URL", "GATEWAY_TEST_OIDC_ISSUER", "GATEWAY_TEST_POSTGRES_DSN"} {
 		t.Setenv(name, "")
 	}
 	t.Setenv("GATEWAY_TEST_CHROMIUM", filepath.Join(t.TempDir(), "no-such-chromium"))
 	helpers := map[string]func(testing.TB){
 		"LDAP":     func(tb testing.TB) { _ = LDAP(tb) },
 		"OIDC":     func(tb testing.TB) { _ = OIDC(tb) },
+		"Postgres": func(tb testing.TB) { _ = Postgres(tb) },
 		"Chromium": func(tb testing.TB) { _ = Chromium(tb) },
 	}
 	for name, call := range helpers {
@@ -112,6 +113,16 @@ func TestLDAPReadsEnv(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("LDAP() = %+v\nwant     %+v", got, want)
+	}
+}
+
+func TestPostgresReadsEnv(t *testing.T) {
+	const dsn = "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable"
+	t.Setenv("CI", "true")
+	t.Setenv("GATEWAY_TEST_POSTGRES_DSN", dsn)
+	r := &recorder{}
+	if got := Postgres(r); got != dsn || r.skipped || r.failed {
+		t.Errorf("Postgres() = %q (skipped %v, failed %v: %s), want %q", got, r.skipped, r.failed, r.msg, dsn)
 	}
 }
 

@@ -15,6 +15,9 @@ rc=0
 if [[ -d $STATE/dex ]]; then
 	DEX_DIR=$STATE/dex "$INFRA_DIR/dex/stop-dex.sh" || rc=1
 fi
+if [[ -d $STATE/pg ]]; then
+	PG_DIR=$STATE/pg "$INFRA_DIR/postgres/stop-postgres.sh" || rc=1
+fi
 if [[ -d $STATE/ldap ]]; then
 	LDAP_DIR=$STATE/ldap "$INFRA_DIR/ldap/stop-slapd.sh" || rc=1
 fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # install.sh — install what the integration tests need (Debian 12). Idempotent.
 #
-#   apt: slapd ldap-utils (OpenLDAP), chromium chromium-driver (browser tests),
+#   apt: slapd ldap-utils (OpenLDAP), postgresql (the store's second driver;
+#        up.sh starts a cluster of its own, the package's is not used),
+#        chromium chromium-driver (browser tests),
 #        openssl (test CA), curl (readiness probes). apt runs only when a
 #        package is missing; `apt-get update` only then, too. The slapd
 #        package is preseeded so it does NOT configure or start a system
@@ -21,7 +23,7 @@ LOG_TAG=install
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PACKAGES=(slapd ldap-utils chromium chromium-driver openssl curl)
+PACKAGES=(slapd ldap-utils postgresql chromium chromium-driver openssl curl)
 BIN_DIR=$INFRA_DIR/bin
 DEX_BIN=$BIN_DIR/dex
 DEX_MOD=$INFRA_DIR/dexbuild

@@ -3,9 +3,10 @@
 #
 #   STATE=<dir> test/infra/up.sh      (or: test/infra/up.sh <dir>)
 #
-# Starts slapd ($STATE/ldap) and Dex ($STATE/dex) on 127.0.0.1 and writes
-# $STATE/env: `export GATEWAY_TEST_...=...` lines that internal/testenv reads.
-# Ports: LDAP_PORT (3389), LDAPS_PORT (3636), DEX_PORT (5556). A port you set
+# Starts slapd ($STATE/ldap), PostgreSQL ($STATE/pg) and Dex ($STATE/dex) on
+# 127.0.0.1 and writes $STATE/env: `export GATEWAY_TEST_...=...` lines that
+# internal/testenv reads.
+# Ports: LDAP_PORT (3389), LDAPS_PORT (3636), PG_PORT (15432), DEX_PORT (5556). A port you set
 # must be free; a busy default is replaced by the next free port (the env file
 # always has the real ones). SKIP_DEX=1 starts slapd only.
 # On failure everything already started is stopped again. Stop with down.sh.
@@ -19,6 +20,7 @@ STATE=${1:-${STATE:?set STATE to a directory for the service state}}
 mkdir -p "$STATE"
 STATE=$(cd "$STATE" && pwd)
 LDAP_DIR=$STATE/ldap
+PG_DIR=$STATE/pg
 DEX_DIR=$STATE/dex
 
 ldap_port=$(pick_port LDAP 3389 "${LDAP_PORT:-}")
@@ -29,6 +31,9 @@ trap 'log "startup failed, stopping what was started"; STATE=$STATE "$INFRA_DIR/
 
 LDAP_DIR=$LDAP_DIR LDAP_PORT=$ldap_port LDAPS_PORT=$ldaps_port \
 	"$INFRA_DIR/ldap/start-slapd.sh" >"$STATE/slapd.out"
+
+pg_port=$(pick_port PostgreSQL 15432 "${PG_PORT:-}")
+PG_DIR=$PG_DIR PG_PORT=$pg_port "$INFRA_DIR/postgres/start-postgres.sh" >"$STATE/postgres.out"
 
 dex_lines=""
 if [[ ${SKIP_DEX:-} != 1 ]]; then
@@ -66,6 +71,7 @@ fi
 	echo "export GATEWAY_TEST_SLAPD_START=$INFRA_DIR/ldap/start-slapd.sh"
 	echo "export GATEWAY_TEST_SLAPD_STOP=$INFRA_DIR/ldap/stop-slapd.sh"
 	echo "export GATEWAY_TEST_LDAP_DIR=$LDAP_DIR"
+	echo "export GATEWAY_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
 	[[ -z $dex_lines ]] || echo "$dex_lines"
 	[[ -z $chromium_line ]] || echo "$chromium_line"
 } >"$STATE/env"
