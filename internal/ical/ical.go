@@ -36,20 +36,23 @@
 //
 // Values from users (titles, names, descriptions, the calendar name) are
 // plain text: control characters, line breaks included, become spaces and
-// invalid UTF-8 is replaced before the library escapes commas, semicolons
-// and backslashes, so no value can end its line and start a property of
-// its own. The library folds lines at 75 octets without splitting a UTF-8
-// sequence and the output uses CRLF line ends.
+// invalid UTF-8 is replaced before the library escapes commas, semicolons,
+// backslashes and newlines. The library leaves a lone CR as it is, so this
+// cleaning is what keeps a value from ending its line and starting a
+// property of its own. The join URL is a URI value, which the library does
+// not escape at all: it must be an absolute http(s) URL without spaces or
+// control characters. The library folds lines at 75 octets without
+// splitting a UTF-8 sequence; the output uses CRLF line ends.
 //
 // Library: github.com/arran4/golang-ical. Of the two maintained Go
 // iCalendar libraries it is the one with tagged releases (several in
-// 2026, Apache-2.0, widely imported) and no further dependencies; it folds
-// lines, escapes TEXT values, parses RRULEs into a struct, and reads back
-// what it writes, which the tests use. github.com/emersion/go-ical has had
-// no release tag and no commit since 2025, its encoder writes lines of any
-// length (folding would be ours to write), and it brings an RRULE engine
-// this package would only use in tests. Neither library derives a VTIMEZONE
-// from Go's time zone data, so vtimezone.go does that.
+// 2026, Apache-2.0, widely imported) and no runtime dependencies; it folds
+// lines, escapes TEXT values, parses RRULEs into a struct and reads back
+// what it writes, which the tests use. github.com/emersion/go-ical has no
+// release tag (its newest version is a 2025 commit), its encoder writes
+// lines of any length (folding would be ours to write), and it brings an
+// RRULE engine this package would only use in tests. Neither library
+// derives a VTIMEZONE from Go's time zone data, so vtimezone.go does that.
 package ical
 
 import (
@@ -346,21 +349,18 @@ func weeklyAnchor(r Room, now time.Time, loc *time.Location) schedule.Date {
 
 // firstDay is the first date on or after from that falls on one of days,
 // or false when that date lies after until (a term without such a day).
+// days is never empty and holds valid weekdays (groupSlots, Validate).
 func firstDay(from schedule.Date, days []time.Weekday, until schedule.Date) (schedule.Date, bool) {
 	// Noon UTC steps through calendar days without daylight-saving trouble.
 	day := time.Date(from.Year, from.Month, from.Day, 12, 0, 0, 0, time.UTC)
-	for range 7 {
-		if slices.Contains(days, day.Weekday()) {
-			y, m, d := day.Date()
-			found := schedule.Date{Year: y, Month: m, Day: d}
-			if !until.IsZero() && day.After(time.Date(until.Year, until.Month, until.Day, 12, 0, 0, 0, time.UTC)) {
-				return schedule.Date{}, false
-			}
-			return found, true
-		}
+	for !slices.Contains(days, day.Weekday()) {
 		day = day.AddDate(0, 0, 1)
 	}
-	return schedule.Date{}, false
+	if !until.IsZero() && day.After(time.Date(until.Year, until.Month, until.Day, 12, 0, 0, 0, time.UTC)) {
+		return schedule.Date{}, false
+	}
+	y, m, d := day.Date()
+	return schedule.Date{Year: y, Month: m, Day: d}, true
 }
 
 // wallTime is a date and clock as a wall-clock time; 24:00 is midnight
