@@ -3,6 +3,7 @@ module github.com/jitsi-gate/jitsi-gate
 go 1.26.0
 
 require (
+	github.com/arran4/golang-ical v0.3.6
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coreos/go-oidc/v3 v3.21.0
