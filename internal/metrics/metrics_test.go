@@ -642,3 +642,24 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("logins: %v in %d series, want %d in %d", total, len(logins), 8*200, maxBackends+1)
 	}
 }
+
+// TestServeListenerBrokenListener: a listener that fails makes
+// ServeListener return an error at once, without waiting for ctx.
+func TestServeListenerBrokenListener(t *testing.T) {
+	m := newMetrics(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close() // Accept now fails
+	done := make(chan error, 1)
+	go func() { done <- m.ServeListener(t.Context(), ln, nil) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("ServeListener on a closed listener returned nil")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ServeListener on a closed listener did not return")
+	}
+}

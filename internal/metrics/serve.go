@@ -77,9 +77,14 @@ func (m *Metrics) ServeListener(ctx context.Context, ln net.Listener, logger *sl
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	stopped := make(chan struct{})
+	serveFailed := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-serveFailed:
+			return
+		}
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
@@ -90,8 +95,10 @@ func (m *Metrics) ServeListener(ctx context.Context, ln net.Listener, logger *sl
 	logger.Info("metrics listening", "addr", ln.Addr().String(), "path", Path)
 	err := srv.Serve(ln)
 	if !errors.Is(err, http.ErrServerClosed) {
-		// Serve failed on its own (the listener broke): stop the
-		// shutdown goroutine's wait by closing the server.
+		// Serve failed on its own (the listener broke): release the
+		// shutdown goroutine.
+		close(serveFailed)
+		<-stopped
 		_ = srv.Close()
 		return fmt.Errorf("metrics listener on %s: %w", ln.Addr(), err)
 	}
