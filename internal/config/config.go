@@ -22,6 +22,8 @@ type Config struct {
 	Log      Log       `yaml:"log"`
 	// RateLimit protects password logins against guessing.
 	RateLimit RateLimit `yaml:"rate_limit"`
+	// Metrics is the Prometheus listener, off unless configured.
+	Metrics Metrics `yaml:"metrics"`
 
 	// lines maps key paths to their line in the file; envOf maps key paths
 	// whose whole value was one ${NAME} to NAME. Both are filled by Parse.
@@ -271,4 +273,12 @@ type RateLimit struct {
 	// PerIP is the number of attempts per client network per Window.
 	PerIP  int           `yaml:"per_ip"`
 	Window time.Duration `yaml:"window"`
+}
+
+// Metrics configures the Prometheus /metrics listener.
+type Metrics struct {
+	// Listen is host:port of a listener of its own (never the public one:
+	// the numbers are for the operator) that serves /metrics. Empty, the
+	// default, switches metrics off.
+	Listen string `yaml:"listen"`
 }

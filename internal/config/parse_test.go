@@ -70,6 +70,7 @@ func TestDefaults(t *testing.T) {
 		{"rate_limit.window", c.RateLimit.Window, time.Minute},
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "text"},
+		{"metrics.listen (off)", c.Metrics.Listen, ""},
 		{"ui.title", c.UI.Title, "jitsi-gate"},
 		{"ui.default_language", c.UI.DefaultLanguage, "en"},
 	}
@@ -921,5 +922,24 @@ func TestEnvVar(t *testing.T) {
 	}
 	if got := c.EnvVar("jitsi.signing.secret"); got != "JWT_APP_SECRET" {
 		t.Errorf("default config: EnvVar = %q, want JWT_APP_SECRET", got)
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	c := mustParse(t, baseYAML()+"metrics:\n  listen: \"${METRICS_LISTEN}\"\n", map[string]string{"METRICS_LISTEN": "127.0.0.1:9090"})
+	if c.Metrics.Listen != "127.0.0.1:9090" {
+		t.Errorf("metrics.listen = %q, want 127.0.0.1:9090", c.Metrics.Listen)
+	}
+	ps := parseProblems(t, baseYAML()+"metrics:\n  listen: 9090\n", nil)
+	p, ok := findProblem(ps, "metrics.listen", "not a host:port address")
+	if !ok {
+		t.Fatalf("problems = %v, want metrics.listen not a host:port address", ps)
+	}
+	if want := strings.Count(baseYAML(), "\n") + 2; p.Line != want {
+		t.Errorf("metrics.listen problem at line %d, want %d", p.Line, want)
+	}
+	ps = parseProblems(t, baseYAML()+"metrics:\n  listen: 127.0.0.1:9090\n  path: /m\n", nil)
+	if len(ps) == 0 || !strings.Contains(ps.Error(), "path") {
+		t.Errorf("an unknown key under metrics was accepted: %v", ps)
 	}
 }

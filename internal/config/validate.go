@@ -81,6 +81,7 @@ func (c *Config) Validate() error {
 	c.validateUI(v)
 	c.validateLog(v)
 	c.validateRateLimit(v)
+	c.validateMetrics(v)
 	c.validateDemoSecrets(v)
 	if len(v.problems) == 0 {
 		return nil
@@ -125,16 +126,21 @@ const (
 	maxShutdownTimeout = 5 * time.Minute
 )
 
+// checkListen validates a host:port listen address.
+func checkListen(v *collector, p, addr, example, everyInterface string) {
+	if host, port, err := net.SplitHostPort(addr); err != nil {
+		v.add(p, fmt.Sprintf("%q is not a host:port address", addr),
+			"e.g. "+example+", or "+everyInterface+" for every interface")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.add(p, fmt.Sprintf("port %q is not a number from 0 to 65535", port), "e.g. "+example)
+	} else if host != "" && net.ParseIP(host) == nil && !hostnameRE.MatchString(strings.ToLower(host)) {
+		v.add(p, fmt.Sprintf("%q is not an IP address or host name", host), "e.g. "+example)
+	}
+}
+
 func (c *Config) validateServer(v *collector) {
 	s := c.Server
-	if host, port, err := net.SplitHostPort(s.Listen); err != nil {
-		v.add("server.listen", fmt.Sprintf("%q is not a host:port address", s.Listen),
-			"e.g. 127.0.0.1:8080, or :8080 for every interface")
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		v.add("server.listen", fmt.Sprintf("port %q is not a number from 0 to 65535", port), "e.g. 127.0.0.1:8080")
-	} else if host != "" && net.ParseIP(host) == nil && !hostnameRE.MatchString(strings.ToLower(host)) {
-		v.add("server.listen", fmt.Sprintf("%q is not an IP address or host name", host), "e.g. 127.0.0.1:8080")
-	}
+	checkListen(v, "server.listen", s.Listen, "127.0.0.1:8080", ":8080")
 	checkHTTPURL(v, "server.public_url", s.PublicURL,
 		"https://meet.example.com/_auth (the URL browsers use to reach jitsi-gate)")
 	// The bounds keep a typo (5m for 5s) from holding a rolling restart
@@ -643,6 +649,27 @@ func (c *Config) validateUI(v *collector) {
 	if u.DefaultLanguage != "en" && u.DefaultLanguage != "de" {
 		v.add("ui.default_language", fmt.Sprintf("%q is not available", u.DefaultLanguage), "en or de")
 	}
+}
+
+func (c *Config) validateMetrics(v *collector) {
+	addr := c.Metrics.Listen
+	if addr == "" {
+		return // metrics off
+	}
+	checkListen(v, "metrics.listen", addr, "127.0.0.1:9090", ":9090")
+	// Both listeners on one port: the second bind fails at start.
+	mHost, mPort, err1 := net.SplitHostPort(addr)
+	sHost, sPort, err2 := net.SplitHostPort(c.Server.Listen)
+	if err1 == nil && err2 == nil && mPort == sPort && mPort != "0" &&
+		(mHost == sHost || isWildcardHost(mHost) || isWildcardHost(sHost)) {
+		v.add("metrics.listen", fmt.Sprintf("%q uses the port of server.listen (%q)", addr, c.Server.Listen),
+			"metrics need a listener of their own, e.g. 127.0.0.1:9090")
+	}
+}
+
+// isWildcardHost reports whether a listen host means every interface.
+func isWildcardHost(host string) bool {
+	return host == "" || host == "0.0.0.0" || host == "::"
 }
 
 func (c *Config) validateLog(v *collector) {

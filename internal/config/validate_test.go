@@ -55,6 +55,30 @@ func TestValidate(t *testing.T) {
 		{"shutdown_timeout too short", func(c *Config, _ string) { c.Server.ShutdownTimeout = time.Millisecond },
 			"server.shutdown_timeout", "between 1s and 5m0s", "grace period"},
 
+		// metrics
+		{"metrics off by default", func(c *Config, _ string) { c.Metrics.Listen = "" }, "", "", ""},
+		{"metrics listen ok", func(c *Config, _ string) { c.Metrics.Listen = "127.0.0.1:9090" }, "", "", ""},
+		{"metrics every interface ok", func(c *Config, _ string) { c.Metrics.Listen = ":9090" }, "", "", ""},
+		{"metrics listen without port", func(c *Config, _ string) { c.Metrics.Listen = "127.0.0.1" }, "metrics.listen", "host:port", ":9090"},
+		{"metrics listen bad port", func(c *Config, _ string) { c.Metrics.Listen = "127.0.0.1:http-alt" }, "metrics.listen", "0 to 65535", "127.0.0.1:9090"},
+		{"metrics listen bad host", func(c *Config, _ string) { c.Metrics.Listen = "local_host:9090" }, "metrics.listen", "not an IP address or host name", ""},
+		{"metrics on the server's address", func(c *Config, _ string) {
+			c.Server.Listen = "127.0.0.1:8080"
+			c.Metrics.Listen = "127.0.0.1:8080"
+		}, "metrics.listen", "uses the port of server.listen", "listener of their own"},
+		{"metrics on the server's port, every interface", func(c *Config, _ string) {
+			c.Server.Listen = "0.0.0.0:8080"
+			c.Metrics.Listen = "127.0.0.1:8080"
+		}, "metrics.listen", "uses the port of server.listen", ""},
+		{"metrics same port, other address", func(c *Config, _ string) {
+			c.Server.Listen = "127.0.0.1:8080"
+			c.Metrics.Listen = "127.0.0.2:8080"
+		}, "", "", ""},
+		{"metrics and server both on port 0", func(c *Config, _ string) {
+			c.Server.Listen = "127.0.0.1:0"
+			c.Metrics.Listen = "127.0.0.1:0"
+		}, "", "", ""},
+
 		// jitsi
 		{"jitsi url scheme", func(c *Config, _ string) { c.Jitsi.URL = "ftp://meet.example.com" }, "jitsi.url", "http(s)", ""},
 		{"jitsi url fragment", func(c *Config, _ string) { c.Jitsi.URL = "https://meet.example.com#x" }, "jitsi.url", "fragment", ""},
