@@ -20,7 +20,6 @@ import (
 	"slices"
 	"strings"
 
-
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 )
 
