@@ -15,6 +15,7 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
+	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
@@ -57,17 +58,20 @@ func benchServer(b *testing.B, signer *token.Signer) (http.Handler, *http.Cookie
 		b.Fatal(err)
 	}
 	publicURL, _ := url.Parse("http://127.0.0.1")
+	grants, err := grant.New(pol, grant.Settings{XMPPDomain: "meet.jitsi", Issuer: "jitsi-gate", Audience: "jitsi-gate", TokenLifetime: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
 	handler, err := web.NewServer(web.Options{
 		PublicURL: publicURL,
-		Jitsi: web.JitsiOptions{URL: &url.URL{Scheme: "https", Host: "meet.example.com"}, XMPPDomain: "meet.jitsi",
-			Issuer: "jitsi-gate", Audience: "jitsi-gate", TokenLifetime: time.Hour},
+		Jitsi:     web.JitsiOptions{URL: &url.URL{Scheme: "https", Host: "meet.example.com"}},
 		UI:        web.UIOptions{Title: "Bench"},
 		RateLimit: web.RateLimitOptions{PerUser: 5, PerIP: 1000, Window: time.Minute},
 	}, web.Deps{
 		// Info, as in production: every token writes its audit line.
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Passwords: []auth.PasswordAuthenticator{sa},
-		Policy:    pol, Signer: signer, Sessions: sessions,
+		Grants:    grants, Signer: signer, Sessions: sessions,
 		Templates: templates.FS(), Static: staticfiles.FS(),
 	})
 	if err != nil {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
 
 // asapFile is the only shape Prosody asks for: lowercase hex SHA-256 of the
@@ -19,17 +22,17 @@ var asapFile = regexp.MustCompile(`^[0-9a-f]{64}\.pem$`)
 // handleASAPKey serves RS256 public keys where Prosody's asap_key_server
 // fetches them (GET /asap/<sha256hex(kid)>.pem). Prosody caches a key per
 // kid until it restarts, so a day of HTTP caching changes nothing.
-func (s *server) handleASAPKey() http.Handler {
+func handleASAPKey(keys *token.PublicKeySet, log *slog.Logger, cl clients) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		file := r.PathValue("file")
-		if s.keys == nil || !asapFile.MatchString(file) {
-			s.plainNotFound(w)
+		if keys == nil || !asapFile.MatchString(file) {
+			plainNotFound(w)
 			return
 		}
-		pem, ok := s.keys.PEM(file)
+		pem, ok := keys.PEM(file)
 		if !ok {
-			s.log.InfoContext(r.Context(), "public key requested for an unknown kid", "file", file, "client", s.clientIP(r))
-			s.plainNotFound(w)
+			log.InfoContext(r.Context(), "public key requested for an unknown kid", "file", file, "client", cl.ip(r))
+			plainNotFound(w)
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-pem-file")
@@ -39,28 +42,28 @@ func (s *server) handleASAPKey() http.Handler {
 }
 
 // handleJWKS serves the same keys as a JWKS for Prosody's cache_keys_url.
-func (s *server) handleJWKS() http.Handler {
+func handleJWKS(keys *token.PublicKeySet) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.keys == nil {
-			s.plainNotFound(w)
+		if keys == nil {
+			plainNotFound(w)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		// Prosody refreshes 60 s before max-age runs out.
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		_, _ = w.Write(s.keys.JWKS())
+		_, _ = w.Write(keys.JWKS())
 	})
 }
 
-func (s *server) plainNotFound(w http.ResponseWriter) {
+func plainNotFound(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusNotFound)
 	_, _ = w.Write([]byte("not found\n"))
 }
 
 // handleHealthz says the process is up (liveness; the Docker HEALTHCHECK).
-func (s *server) handleHealthz() http.Handler {
-	body, _ := json.Marshal(map[string]string{"status": "ok", "version": s.opts.Version})
+func handleHealthz(version string) http.Handler {
+	body, _ := json.Marshal(map[string]string{"status": "ok", "version": version})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
@@ -76,24 +79,19 @@ const readyzTimeout = 2 * time.Second
 // endpoint is public, so the answer names no backend and no reason; those
 // go to the log. The backends cache their probes (see
 // auth.ReadinessChecker), so polling /readyz does not load the directory.
-func (s *server) handleReadyz() http.Handler {
+func handleReadyz(log *slog.Logger, backends *backendSet, draining *atomic.Bool) http.Handler {
 	ready, notReady := []byte(`{"status":"ready"}`+"\n"), []byte(`{"status":"not ready"}`+"\n")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.refuseWhileDraining(w) {
+		if refuseWhileDraining(w, draining) {
 			return
 		}
 		// A backend that does not answer must not hang the probe.
 		ctx, cancel := context.WithTimeout(r.Context(), readyzTimeout)
 		defer cancel()
-		errs := make([]error, len(s.backends))
+		errs := make([]error, len(backends.list))
 		var wg sync.WaitGroup
-		for i, b := range s.backends {
-			var rc auth.ReadinessChecker
-			if rb, ok := s.redirects[b.ID]; ok {
-				rc = rb
-			} else if pc, ok := s.passwords[b.ID].(auth.ReadinessChecker); ok {
-				rc = pc
-			}
+		for i, b := range backends.list {
+			rc := backends.readiness(b.ID)
 			if rc == nil {
 				continue
 			}
@@ -108,7 +106,7 @@ func (s *server) handleReadyz() http.Handler {
 		for i, err := range errs {
 			if err != nil {
 				allReady = false
-				s.log.WarnContext(r.Context(), "readyz: backend not ready", "backend", s.backends[i].ID, "err", err)
+				log.WarnContext(r.Context(), "readyz: backend not ready", "backend", backends.list[i].ID, "err", err)
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -124,9 +122,9 @@ func (s *server) handleReadyz() http.Handler {
 
 // handleThemeCSS turns ui.primary_color into a stylesheet, so the pages
 // need no inline styles (the CSP forbids them).
-func (s *server) handleThemeCSS() http.Handler {
+func handleThemeCSS(primaryColor string) http.Handler {
 	css := ":root{}\n"
-	if c := s.opts.UI.PrimaryColor; c != "" {
+	if c := primaryColor; c != "" {
 		// Validated by the config as #rgb or #rrggbb.
 		css = fmt.Sprintf(":root{--primary:%s;}\n", c)
 	}
@@ -140,14 +138,27 @@ func (s *server) handleThemeCSS() http.Handler {
 }
 
 // handleLogo serves ui.logo_file, or the embedded default logo.
-func (s *server) handleLogo() http.Handler {
+func handleLogo(ui UIOptions, static fs.FS) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		if s.opts.UI.Logo != nil {
-			w.Header().Set("Content-Type", s.opts.UI.LogoType)
-			_, _ = w.Write(s.opts.UI.Logo)
+		if ui.Logo != nil {
+			w.Header().Set("Content-Type", ui.LogoType)
+			_, _ = w.Write(ui.Logo)
 			return
 		}
-		http.ServeFileFS(w, r, s.static, "img/logo.svg")
+		http.ServeFileFS(w, r, static, "img/logo.svg")
 	})
+}
+
+// refuseWhileDraining answers /readyz with 503 once serve has begun its
+// graceful shutdown, without asking the backends, and reports whether it
+// did.
+func refuseWhileDraining(w http.ResponseWriter, draining *atomic.Bool) bool {
+	if draining == nil || !draining.Load() {
+		return false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(`{"status":"shutting down"}` + "\n"))
+	return true
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/target"
 )
 
 // randomToken returns 32 random bytes, base64url-encoded: state, nonce and
@@ -24,19 +25,19 @@ func randomToken() string {
 // at one provider): it remembers state, nonce, PKCE verifier and
 // the target in a short-lived encrypted flow cookie and redirects to the
 // provider. For a password backend it shows the login page.
-func (s *server) handleLoginStart() http.Handler {
+func handleLoginStart(s *site, jitsi *target.Jitsi, backends *backendSet, sessions *session.Manager) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		backendID := r.PathValue("backend")
-		t, err := s.requestTarget(r)
+		t, err := requestTarget(jitsi, r)
 		if err != nil {
 			s.handleError(w, r, err, s.path("/"))
 			return
 		}
-		if _, ok := s.passwords[backendID]; ok {
+		if _, ok := backends.passwords[backendID]; ok {
 			http.Redirect(w, r, s.loginPath(t), http.StatusSeeOther)
 			return
 		}
-		b, ok := s.redirects[backendID]
+		b, ok := backends.redirects[backendID]
 		if !ok {
 			s.fail(w, r, http.StatusNotFound, s.path("/login"), "error.unknown_backend", backendID)
 			return
@@ -46,14 +47,14 @@ func (s *server) handleLoginStart() http.Handler {
 			State:    randomToken(),
 			Nonce:    randomToken(),
 			Verifier: randomToken(),
-			Target:   t.encode(),
+			Target:   t.Encode(),
 		}
 		authURL, err := b.AuthCodeURL(r.Context(), f.State, f.Nonce, f.Verifier)
 		if err != nil {
 			s.handleError(w, r, fmt.Errorf("start login at %s: %w", backendID, err), s.loginPath(t))
 			return
 		}
-		if err := s.sessions.SaveFlow(w, r, f); err != nil {
+		if err := sessions.SaveFlow(w, r, f); err != nil {
 			s.handleError(w, r, fmt.Errorf("save login flow: %w", err), s.loginPath(t))
 			return
 		}
@@ -68,19 +69,19 @@ func (s *server) handleLoginStart() http.Handler {
 // "start again" page, whatever error text it carries, and its code is never
 // exchanged. The flow cookie is cleared first, so neither state nor code
 // can be replayed in this browser; other logins in progress stay.
-func (s *server) handleCallback() http.Handler {
+func handleCallback(s *site, jitsi *target.Jitsi, backends *backendSet, sessions *session.Manager, login *loginFinisher) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		backendID := r.PathValue("backend")
-		b, ok := s.redirects[backendID]
+		b, ok := backends.redirects[backendID]
 		if !ok {
 			s.fail(w, r, http.StatusNotFound, s.path("/login"), "error.unknown_backend", backendID)
 			return
 		}
 		q := r.URL.Query()
 		state := q.Get("state")
-		f, err := s.sessions.LoadFlow(r, state)
-		s.sessions.ClearFlow(w, state)
+		f, err := sessions.LoadFlow(r, state)
+		sessions.ClearFlow(w, state)
 		switch {
 		case errors.Is(err, session.ErrOtherFlow):
 			s.log.WarnContext(ctx, "callback state belongs to no login flow of this browser", "backend", backendID)
@@ -91,7 +92,7 @@ func (s *server) handleCallback() http.Handler {
 			s.fail(w, r, http.StatusBadRequest, s.path("/login"), "error.flow_missing")
 			return
 		}
-		t, err := s.decodeTarget(f.Target)
+		t, err := jitsi.Decode(f.Target)
 		if err != nil {
 			s.handleError(w, r, err, s.path("/login"))
 			return
@@ -105,7 +106,7 @@ func (s *server) handleCallback() http.Handler {
 		}
 		code := q.Get("code")
 		if code == "" {
-			s.handleError(w, r, &targetError{key: "error.bad_request", err: errors.New("callback without code")}, retry)
+			s.handleError(w, r, &target.Error{Key: "error.bad_request", Err: errors.New("callback without code")}, retry)
 			return
 		}
 		id, hint, err := b.Exchange(ctx, code, f.Verifier, f.Nonce)
@@ -122,6 +123,6 @@ func (s *server) handleCallback() http.Handler {
 			s.fail(w, r, http.StatusUnauthorized, retry, "error.login_unverified")
 			return
 		}
-		s.completeLogin(w, r, id, t, hint)
+		login.finish(w, r, id, t, hint)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
+	"github.com/jitsi-gate/jitsi-gate/internal/target"
 )
 
 // welcomePage is the data of welcome.html.
@@ -16,12 +17,12 @@ type welcomePage struct {
 }
 
 // handleWelcome is the front page: a room form, and who is logged in.
-func (s *server) handleWelcome() http.Handler {
+func handleWelcome(s *site, preview bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "welcome", "welcome.heading", s.currentUser(r), welcomePage{
 			Action:  s.path("/join"),
 			Login:   s.path("/login"),
-			Preview: s.opts.Jitsi.Preview,
+			Preview: preview,
 		})
 	})
 }
@@ -29,20 +30,20 @@ func (s *server) handleWelcome() http.Handler {
 // handleJoinForm receives the welcome page's room form (GET /join?room=…)
 // and sends the browser to the canonical /join/{room}. A bad name shows the
 // welcome page again with the problem explained.
-func (s *server) handleJoinForm() http.Handler {
+func handleJoinForm(s *site, jitsi *target.Jitsi, preview bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw := r.URL.Query().Get("room")
-		t, err := s.parseTarget(raw, r.URL.Query())
-		if err == nil && !t.hasRoom() {
+		t, err := jitsi.Parse(raw, r.URL.Query())
+		if err == nil && !t.HasRoom() {
 			// room.Parse explains an empty name the same way as a bad one.
 			_, perr := room.Parse(raw)
-			err = roomError(perr)
+			err = target.RoomError(perr)
 		}
 		if err != nil {
 			tr := s.translator(w, r)
 			msg := tr.T("error.bad_request")
-			if te, ok := err.(*targetError); ok {
-				msg = tr.T(te.key, te.args...)
+			if te, ok := err.(*target.Error); ok {
+				msg = tr.T(te.Key, te.Args...)
 			}
 			s.log.InfoContext(r.Context(), "room refused", "err", err)
 			s.render(w, r, http.StatusBadRequest, "welcome", "welcome.heading", s.currentUser(r), welcomePage{
@@ -50,24 +51,10 @@ func (s *server) handleJoinForm() http.Handler {
 				Error:   msg,
 				Action:  s.path("/join"),
 				Login:   s.path("/login"),
-				Preview: s.opts.Jitsi.Preview,
+				Preview: preview,
 			})
 			return
 		}
 		http.Redirect(w, r, s.joinPath(t), http.StatusSeeOther)
 	})
 }
-
-// truncate shortens s to at most n bytes on a rune boundary, for echoing
-// user input back into a page.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !runeStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func runeStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -2,9 +2,8 @@ package web
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -44,9 +43,13 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 
 // logRequests writes one debug line per request. The query string is left
 // out on purpose: it carries OIDC codes and Jitsi state.
-func (s *server) logRequests(next http.Handler) http.Handler {
+func logRequests(log *slog.Logger, cl clients) middleware {
+	return func(next http.Handler) http.Handler { return logRequestsTo(log, cl, next) }
+}
+
+func logRequestsTo(log *slog.Logger, cl clients, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+		if !log.Enabled(r.Context(), slog.LevelDebug) {
 			// The common case: no access log, no wrapper on the hot path.
 			next.ServeHTTP(w, r)
 			return
@@ -54,14 +57,18 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "duration", time.Since(start), "client", s.clientIP(r))
+		log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration", time.Since(start), "client", cl.ip(r))
 	})
 }
 
 // recoverPanics turns a panic into a 500 page; the stack goes to the log,
 // never to the browser.
-func (s *server) recoverPanics(next http.Handler) http.Handler {
+func recoverPanics(s *site) middleware {
+	return func(next http.Handler) http.Handler { return recoverPanicsIn(s, next) }
+}
+
+func recoverPanicsIn(s *site, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -79,8 +86,12 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 // secureHeaders sets a strict CSP (no inline script or style, nothing from
 // other origins) and keeps pages out of caches and frames. form-action must
 // allow Jitsi: after a login POST the browser follows redirects to it.
-func (s *server) secureHeaders(next http.Handler) http.Handler {
-	jitsiOrigin := s.opts.Jitsi.URL.Scheme + "://" + s.opts.Jitsi.URL.Host
+func secureHeaders(jitsi *url.URL, staticPrefix string) middleware {
+	return func(next http.Handler) http.Handler { return secureHeadersFor(jitsi, staticPrefix, next) }
+}
+
+func secureHeadersFor(jitsi *url.URL, static string, next http.Handler) http.Handler {
+	jitsiOrigin := jitsi.Scheme + "://" + jitsi.Host
 	csp := strings.Join([]string{
 		"default-src 'none'",
 		"script-src 'self'",
@@ -101,7 +112,6 @@ func (s *server) secureHeaders(next http.Handler) http.Handler {
 		"Referrer-Policy": {"no-referrer"},
 	}
 	noStore := []string{"no-store"}
-	static := s.path("/static/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		for k, v := range fixed {
@@ -116,9 +126,13 @@ func (s *server) secureHeaders(next http.Handler) http.Handler {
 
 // crossOrigin refuses cross-site form posts (login CSRF) with the standard
 // library's Fetch-metadata check, showing our own error page.
-func (s *server) crossOrigin(next http.Handler) http.Handler {
+func crossOrigin(s *site) middleware {
+	return func(next http.Handler) http.Handler { return crossOriginFor(s, next) }
+}
+
+func crossOriginFor(s *site, next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
-	u := s.opts.PublicURL
+	u := s.publicURL
 	// Behind a proxy that rewrites Host, browsers without Sec-Fetch-Site
 	// still send Origin: trust the public origin explicitly.
 	_ = cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
@@ -128,62 +142,6 @@ func (s *server) crossOrigin(next http.Handler) http.Handler {
 		s.fail(w, r, http.StatusForbidden, s.path("/"), "error.cross_origin")
 	}))
 	return cop.Handler(next)
-}
-
-// clientIP is the address rate limits and logs use: the peer, or, when the
-// peer is a trusted proxy, the right-most address in X-Forwarded-For that
-// is not itself a trusted proxy.
-func (s *server) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !s.trusted(peer) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return peer.String()
-		}
-		if !s.trusted(a) {
-			return a.Unmap().String()
-		}
-	}
-	return peer.String()
-}
-
-func (s *server) trusted(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range s.opts.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// clientNetwork is the rate-limit key of a client address: an IPv4
-// address as is (IPv4-mapped IPv6 counts as IPv4), an IPv6 address as its
-// /64, because one subscriber usually holds a whole /64 and could
-// otherwise step through addresses to get a fresh budget for each. Input
-// that is not an address (a Unix socket peer) is its own key.
-func clientNetwork(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is4() {
-		return a.String()
-	}
-	p, err := a.Prefix(64)
-	if err != nil {
-		return a.String()
-	}
-	return p.String()
 }
 
 // Bounds on the Cookie header. The server already refuses headers over
@@ -204,15 +162,15 @@ const (
 // times one with a single cookie. The filter is one pass with
 // strings.Index over the header; the common case (only our cookies) passes
 // the request on unchanged.
-func (s *server) ownCookies(next http.Handler) http.Handler {
+func ownCookies(s *site, cl clients) middleware {
 	prefixes := []string{s.sessions.CookiePrefix()}
 	if !strings.HasPrefix(langCookie, prefixes[0]) {
 		prefixes = append(prefixes, langCookie)
 	}
-	return s.ownCookiesWith(prefixes, next)
+	return func(next http.Handler) http.Handler { return ownCookiesWith(s, cl, prefixes, next) }
 }
 
-func (s *server) ownCookiesWith(prefixes []string, next http.Handler) http.Handler {
+func ownCookiesWith(s *site, cl clients, prefixes []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lines := r.Header["Cookie"]
 		if len(lines) == 0 {
@@ -225,7 +183,7 @@ func (s *server) ownCookiesWith(prefixes []string, next http.Handler) http.Handl
 		}
 		if size > maxCookieHeaderBytes {
 			s.log.WarnContext(r.Context(), "request refused: Cookie header too large", "path", r.URL.Path,
-				"bytes", size, "limit", maxCookieHeaderBytes, "client", s.clientIP(r))
+				"bytes", size, "limit", maxCookieHeaderBytes, "client", cl.ip(r))
 			s.fail(w, withCookieHeader(r, ""), http.StatusRequestHeaderFieldsTooLarge, s.path("/"), "error.cookies_too_large")
 			return
 		}

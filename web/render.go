@@ -63,7 +63,7 @@ type langLink struct {
 func (p page) T(key string, args ...any) string { return p.tr.T(key, args...) }
 
 // langLinkParams are the query parameters language links keep: those that
-// say where the user is going (see requestTarget and target.query), plus
+// say where the user is going (see requestTarget and target.Target.Query), plus
 // config.* overrides.
 var langLinkParams = map[string]bool{"room": true, "state": true, "tenant": true, "app": true}
 
@@ -72,18 +72,18 @@ var languageLabels = map[string]string{"en": "English", "de": "Deutsch"}
 // translator picks the language: an explicit ?lang= (remembered in a
 // cookie), then the cookie, then Accept-Language, then the configured
 // default.
-func (s *server) translator(w http.ResponseWriter, r *http.Request) i18n.Translator {
+func (s *site) translator(w http.ResponseWriter, r *http.Request) i18n.Translator {
 	if l := r.URL.Query().Get("lang"); i18n.Supported(l) {
 		http.SetCookie(w, &http.Cookie{
 			Name: langCookie, Value: l, Path: s.path("/"), MaxAge: 365 * 24 * 3600,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.opts.PublicURL.Scheme == "https",
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.publicURL.Scheme == "https",
 		})
 		return i18n.New(l)
 	}
 	if c, err := r.Cookie(langCookie); err == nil && i18n.Supported(c.Value) {
 		return i18n.New(c.Value)
 	}
-	return i18n.New(i18n.Match(r.Header.Get("Accept-Language"), s.opts.UI.DefaultLanguage))
+	return i18n.New(i18n.Match(r.Header.Get("Accept-Language"), s.ui.DefaultLanguage))
 }
 
 // langLinks are the language switch links. They never contain the request
@@ -94,7 +94,7 @@ func (s *server) translator(w http.ResponseWriter, r *http.Request) i18n.Transla
 // keeps only the target parameters (langLinkParams), encoded, so nothing
 // else a link brought along (an OIDC code, a provider's error text) is
 // repeated in the page.
-func (s *server) langLinks(r *http.Request, current string) []langLink {
+func (s *site) langLinks(r *http.Request, current string) []langLink {
 	var links []langLink
 	all := r.URL.Query()
 	kept := url.Values{}
@@ -123,13 +123,13 @@ func (s *server) langLinks(r *http.Request, current string) []langLink {
 // render writes a page with status. It renders into a buffer first so a
 // template error never sends half a page, and sets every header before
 // WriteHeader.
-func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name, titleKey string, user *session.User, data any) {
+func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name, titleKey string, user *session.User, data any) {
 	tr := s.translator(w, r)
 	p := page{
 		tr:        tr,
 		Lang:      tr.Lang(),
 		Title:     tr.T(titleKey),
-		UI:        s.opts.UI,
+		UI:        s.ui,
 		Prefix:    s.prefix,
 		User:      user,
 		LangLinks: s.langLinks(r, tr.Lang()),
@@ -164,7 +164,7 @@ type errorPage struct {
 }
 
 // fail renders the error page with a translated message.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, status int, retry string, key string, args ...any) {
+func (s *site) fail(w http.ResponseWriter, r *http.Request, status int, retry string, key string, args ...any) {
 	tr := s.translator(w, r)
 	headingKey := fmt.Sprintf("error.heading.%d", status)
 	if !tr.Has(headingKey) {
@@ -179,7 +179,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, status int, retry 
 }
 
 // currentUser returns the logged-in user for page headers, or nil.
-func (s *server) currentUser(r *http.Request) *session.User {
+func (s *site) currentUser(r *http.Request) *session.User {
 	u, err := s.sessions.Load(r)
 	if err != nil {
 		return nil

@@ -5,45 +5,63 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/target"
+	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
 
-// routes is the whole HTTP surface. Admins put these paths into Jitsi's
-// config (tokenAuthUrl, tokenLogoutUrl, asap_key_server), so they are a
-// public interface: change them only with a deprecation path.
+// routes is the whole HTTP surface, and each handler's dependencies are
+// visible where it is mounted. Admins put these paths into Jitsi's config
+// (tokenAuthUrl, tokenLogoutUrl, asap_key_server), so they are a public
+// interface: change them only with a deprecation path.
 //
 // Every route lives under the path of server.public_url (e.g. /_auth when
 // nginx forwards https://meet.example.com/_auth/ unchanged); /healthz and
 // /readyz are also served at the root for container health checks.
-func (s *server) routes() http.Handler {
+func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *backendSet, signer *token.Signer, now func() time.Time) http.Handler {
 	mux := http.NewServeMux()
 	p := s.path
+	cl := clients{trusted: opts.TrustedProxies}
+	pv := preview{on: opts.Jitsi.Preview, realTokens: opts.Jitsi.PreviewRealTokens}
+	limits := newLoginLimits(opts.RateLimit)
+	login := &loginFinisher{site: s, sessions: deps.Sessions, policy: deps.Grants.Policy(), clients: cl, log: deps.Logger}
+	notFound := handleNotFound(s)
 
-	mux.Handle("GET "+p("/{$}"), s.handleWelcome())
-	mux.Handle("GET "+p("/login"), s.handleLoginPage())
-	mux.Handle("POST "+p("/login/{backend}"), s.handlePasswordLogin())
-	mux.Handle("GET "+p("/login/{backend}"), s.handleLoginStart())
-	mux.Handle("GET "+p("/callback/{backend}"), s.handleCallback())
-	mux.Handle("GET "+p("/join"), s.handleJoinForm())
-	mux.Handle("GET "+p("/join/{room}"), s.handleJoin())
-	mux.Handle("GET "+p("/logout"), s.handleLogout())
+	mux.Handle("GET "+p("/{$}"), handleWelcome(s, pv.on))
+	mux.Handle("GET "+p("/login"), handleLoginPage(s, jitsi, backends, pv.on))
+	mux.Handle("POST "+p("/login/{backend}"), handlePasswordLogin(s, jitsi, backends, limits, cl, login))
+	mux.Handle("GET "+p("/login/{backend}"), handleLoginStart(s, jitsi, backends, deps.Sessions))
+	mux.Handle("GET "+p("/callback/{backend}"), handleCallback(s, jitsi, backends, deps.Sessions, login))
+	mux.Handle("GET "+p("/join"), handleJoinForm(s, jitsi, pv.on))
+	mux.Handle("GET "+p("/join/{room}"), handleJoin(s, jitsi, deps.Grants, signer, cl, pv, now))
+	mux.Handle("GET "+p("/logout"), handleLogout(s, jitsi, backends))
 
-	mux.Handle("GET "+p("/asap/{file}"), s.handleASAPKey())
-	mux.Handle("GET "+p("/.well-known/jwks.json"), s.handleJWKS())
+	mux.Handle("GET "+p("/asap/{file}"), handleASAPKey(deps.PublicKeys, deps.Logger, cl))
+	mux.Handle("GET "+p("/.well-known/jwks.json"), handleJWKS(deps.PublicKeys))
 
-	mux.Handle("GET "+p("/healthz"), s.handleHealthz())
-	mux.Handle("GET "+p("/readyz"), s.handleReadyz())
+	healthz := handleHealthz(opts.Version)
+	readyz := handleReadyz(deps.Logger, backends, opts.Draining)
+	mux.Handle("GET "+p("/healthz"), healthz)
+	mux.Handle("GET "+p("/readyz"), readyz)
 	if s.prefix != "" {
-		mux.Handle("GET /healthz", s.handleHealthz())
-		mux.Handle("GET /readyz", s.handleReadyz())
+		mux.Handle("GET /healthz", healthz)
+		mux.Handle("GET /readyz", readyz)
 	}
 
-	mux.Handle("GET "+p("/static/theme.css"), s.handleThemeCSS())
-	mux.Handle("GET "+p("/static/logo"), s.handleLogo())
-	mux.Handle("GET "+p("/static/"), http.StripPrefix(p("/static/"), staticFiles(s.static, s.handleNotFound())))
+	mux.Handle("GET "+p("/static/theme.css"), handleThemeCSS(opts.UI.PrimaryColor))
+	mux.Handle("GET "+p("/static/logo"), handleLogo(opts.UI, deps.Static))
+	mux.Handle("GET "+p("/static/"), http.StripPrefix(p("/static/"), staticFiles(deps.Static, notFound)))
 
-	mux.Handle(p("/"), s.handleNotFound())
+	mux.Handle(p("/"), notFound)
 
-	return chain(mux, s.recoverPanics, s.ownCookies, s.logRequests, s.secureHeaders, s.crossOrigin)
+	return chain(mux,
+		recoverPanics(s),
+		ownCookies(s, cl),
+		logRequests(deps.Logger, cl),
+		secureHeaders(opts.Jitsi.URL, p("/static/")),
+		crossOrigin(s),
+	)
 }
 
 // staticFiles serves the embedded CSS, JS and images with a cache lifetime
@@ -65,11 +83,5 @@ func staticFiles(fsys fs.FS, notFound http.Handler) http.Handler {
 		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
-	})
-}
-
-func (s *server) handleNotFound() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 	})
 }

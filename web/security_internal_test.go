@@ -58,8 +58,7 @@ func TestOwnCookieHeader(t *testing.T) {
 // original request is not modified, and an oversized header is refused.
 func TestOwnCookiesMiddleware(t *testing.T) {
 	var seen []*http.Cookie
-	s := &server{}
-	h := s.ownCookiesWith([]string{"jitsi_gate", langCookie}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := ownCookiesWith(&site{}, clients{}, []string{"jitsi_gate", langCookie}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = r.Cookies()
 	}))
 	r := httptest.NewRequest(http.MethodGet, "/join/x", nil)
@@ -77,7 +76,7 @@ func TestOwnCookiesMiddleware(t *testing.T) {
 // page after a POST) and keep only the target parameters, never the path
 // or anything else the request brought.
 func TestLangLinksStayOnThePage(t *testing.T) {
-	s := &server{}
+	s := &site{}
 	tests := []struct {
 		method, target string
 		want           string // the "de" link

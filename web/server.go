@@ -6,7 +6,6 @@ package web
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -19,9 +18,9 @@ import (
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
-	"github.com/jitsi-gate/jitsi-gate/internal/policy"
-	"github.com/jitsi-gate/jitsi-gate/internal/ratelimit"
+	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
 
@@ -44,7 +43,8 @@ type Options struct {
 	Draining *atomic.Bool
 }
 
-// JitsiOptions describe the Jitsi deployment tokens are minted for.
+// JitsiOptions describe the Jitsi deployment the browser is sent to. What
+// the tokens say (issuer, audience, lifetimes) is the Granter's business.
 type JitsiOptions struct {
 	// URL is the Jitsi origin (scheme and host, no path).
 	URL *url.URL
@@ -52,12 +52,8 @@ type JitsiOptions struct {
 	DefaultTenant string
 	// Tenants is the allow-list of tenants; empty allows any valid tenant
 	// (or only DefaultTenant when that is set).
-	Tenants       []string
-	XMPPDomain    string
-	Issuer        string
-	Audience      string
-	TokenLifetime time.Duration
-	Preview       bool
+	Tenants []string
+	Preview bool
 	// PreviewRealTokens signs previewed tokens with Deps.Signer. Off (the
 	// default), the preview shows a token signed with a throw-away key made
 	// at start, which no Jitsi accepts.
@@ -93,8 +89,9 @@ type Deps struct {
 	Logger    *slog.Logger
 	Passwords []auth.PasswordAuthenticator
 	Redirects []auth.RedirectAuthenticator
-	Policy    *policy.Policy
-	Signer    *token.Signer
+	// Grants evaluates the rules and builds token claims.
+	Grants *grant.Granter
+	Signer *token.Signer
 	// PublicKeys are served to Prosody for RS256; nil for HS256.
 	PublicKeys *token.PublicKeySet
 	Sessions   *session.Manager
@@ -106,89 +103,48 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// server holds what the handlers share. It is unexported: handlers are
-// built by maker functions in routes.go from its fields.
-type server struct {
-	opts      Options
-	log       *slog.Logger
-	pages     *pages
-	backends  []backendInfo
-	passwords map[string]auth.PasswordAuthenticator
-	redirects map[string]auth.RedirectAuthenticator
-	policy    *policy.Policy
-	signer    *token.Signer
-	keys      *token.PublicKeySet
-	sessions  *session.Manager
-	static    fs.FS
-	now       func() time.Time
-	prefix    string // PublicURL path without trailing slash ("" or "/_auth")
-	// perUser is keyed by backend, folded username and client network;
-	// perUserGlobal by backend and folded username; perIP by network.
-	perUser       *ratelimit.Limiter
-	perUserGlobal *ratelimit.Limiter
-	perIP         *ratelimit.Limiter
-}
-
-// backendInfo is what the login page needs to show a backend.
-type backendInfo struct {
-	ID       string
-	Label    string
-	Password bool // a username/password form; otherwise a button
-}
-
-// NewServer builds the gateway's http.Handler.
+// NewServer builds the gateway's http.Handler: it checks the options,
+// builds the parts the handlers share and hands each handler exactly what
+// it uses (routes.go).
 func NewServer(opts Options, deps Deps) (http.Handler, error) {
 	if err := checkDeps(opts, deps); err != nil {
 		return nil, err
 	}
-	s := &server{
-		opts:      opts,
-		log:       deps.Logger,
-		passwords: make(map[string]auth.PasswordAuthenticator),
-		redirects: make(map[string]auth.RedirectAuthenticator),
-		policy:    deps.Policy,
-		signer:    deps.Signer,
-		keys:      deps.PublicKeys,
-		sessions:  deps.Sessions,
-		static:    deps.Static,
-		now:       deps.Now,
-		prefix:    strings.TrimSuffix(opts.PublicURL.Path, "/"),
-		perUser:   ratelimit.New(opts.RateLimit.PerUser, opts.RateLimit.Window, 0),
-		perIP:     ratelimit.New(opts.RateLimit.PerIP, opts.RateLimit.Window, 0),
+	pages, err := parsePages(deps.Templates)
+	if err != nil {
+		return nil, err
 	}
-	globalLimit := opts.RateLimit.PerUserGlobal
-	if globalLimit == 0 {
-		globalLimit = 10 * opts.RateLimit.PerUser
+	backends, err := newBackendSet(deps.Passwords, deps.Redirects)
+	if err != nil {
+		return nil, err
 	}
-	s.perUserGlobal = ratelimit.New(globalLimit, opts.RateLimit.Window, 0)
-	if s.now == nil {
-		s.now = time.Now
+	now := deps.Now
+	if now == nil {
+		now = time.Now
 	}
+	signer := deps.Signer
 	if opts.Jitsi.Preview && !opts.Jitsi.PreviewRealTokens {
 		throwaway, err := token.NewHS256([]byte(rand.Text() + rand.Text()))
 		if err != nil {
 			return nil, fmt.Errorf("preview signer: %w", err)
 		}
-		s.signer = throwaway
+		signer = throwaway
 	}
-	for _, b := range deps.Passwords {
-		if err := s.addBackend(b.ID(), b.Label(), true); err != nil {
-			return nil, err
-		}
-		s.passwords[b.ID()] = b
+	s := &site{
+		log:       deps.Logger,
+		pages:     pages,
+		ui:        opts.UI,
+		publicURL: opts.PublicURL,
+		prefix:    strings.TrimSuffix(opts.PublicURL.Path, "/"),
+		sessions:  deps.Sessions,
 	}
-	for _, b := range deps.Redirects {
-		if err := s.addBackend(b.ID(), b.Label(), false); err != nil {
-			return nil, err
-		}
-		s.redirects[b.ID()] = b
+	jitsi := &target.Jitsi{
+		URL:             opts.Jitsi.URL,
+		DefaultTenant:   opts.Jitsi.DefaultTenant,
+		Tenants:         opts.Jitsi.Tenants,
+		TokenInFragment: opts.Jitsi.TokenInFragment,
 	}
-	p, err := parsePages(deps.Templates)
-	if err != nil {
-		return nil, err
-	}
-	s.pages = p
-	return s.routes(), nil
+	return routes(opts, deps, s, jitsi, backends, signer, now), nil
 }
 
 func checkDeps(opts Options, deps Deps) error {
@@ -202,8 +158,8 @@ func checkDeps(opts Options, deps Deps) error {
 	if deps.Logger == nil {
 		missing = append(missing, "Logger")
 	}
-	if deps.Policy == nil {
-		missing = append(missing, "Policy")
+	if deps.Grants == nil {
+		missing = append(missing, "Grants")
 	}
 	if deps.Signer == nil {
 		missing = append(missing, "Signer")
@@ -221,43 +177,4 @@ func checkDeps(opts Options, deps Deps) error {
 		return fmt.Errorf("web: NewServer: missing %s", strings.Join(missing, ", "))
 	}
 	return nil
-}
-
-func (s *server) addBackend(id, label string, password bool) error {
-	for _, b := range s.backends {
-		if b.ID == id {
-			return fmt.Errorf("web: duplicate backend id %q", id)
-		}
-	}
-	if id == "" {
-		return errors.New("web: backend with empty id")
-	}
-	s.backends = append(s.backends, backendInfo{ID: id, Label: label, Password: password})
-	return nil
-}
-
-// path returns the absolute path of a route under the public URL prefix.
-func (s *server) path(p string) string { return s.prefix + p }
-
-// absURL returns the public absolute URL of a route (for redirect URIs).
-func (s *server) absURL(p string) string {
-	u := *s.opts.PublicURL
-	u.Path = s.prefix + p
-	u.RawPath = ""
-	u.RawQuery = ""
-	u.Fragment = ""
-	return u.String()
-}
-
-// refuseWhileDraining answers /readyz with 503 once serve has begun its
-// graceful shutdown, without asking the backends, and reports whether it
-// did.
-func (s *server) refuseWhileDraining(w http.ResponseWriter) bool {
-	if s.opts.Draining == nil || !s.opts.Draining.Load() {
-		return false
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte(`{"status":"shutting down"}` + "\n"))
-	return true
 }

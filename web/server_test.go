@@ -19,6 +19,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/oidc"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/oidc/oidctest"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
+	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/jitsiverify"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
@@ -102,10 +103,14 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	grants, err := grant.New(pol, grant.Settings{XMPPDomain: "meet.jitsi", Issuer: "gate", Audience: "gate", TokenLifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
 	deps := web.Deps{
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Redirects: []auth.RedirectAuthenticator{oa},
-		Policy:    pol,
+		Grants:    grants,
 		Signer:    signer,
 		Sessions:  sessions,
 		Templates: templates.FS(),
@@ -118,8 +123,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	handler, err := web.NewServer(web.Options{
 		PublicURL: publicURL,
 		Jitsi: web.JitsiOptions{
-			URL: &url.URL{Scheme: "https", Host: "meet.example.com"}, XMPPDomain: "meet.jitsi",
-			Issuer: "gate", Audience: "gate", TokenLifetime: time.Hour,
+			URL:     &url.URL{Scheme: "https", Host: "meet.example.com"},
 			Preview: o.preview, TokenInFragment: o.tokenInFragment,
 		},
 		UI:        web.UIOptions{Title: "Test School", DefaultLanguage: "en"},

@@ -43,7 +43,7 @@ func runDoctor(ctx context.Context, e env, args []string) error {
 		return exitError{code: 1}
 	}
 	report, err := doctor.Run(ctx, doctor.Options{
-		Config: cfg, Settings: settings, JitsiURL: *jitsiURL, Signer: g.signer, Timeout: *timeout,
+		Config: cfg, Settings: settings, JitsiURL: *jitsiURL, Signer: g.signer, Grants: g.grants, Timeout: *timeout,
 	})
 	if err != nil {
 		return exitError{code: 2, msg: "jitsi-gate " + err.Error()}

@@ -13,7 +13,6 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/ldap"
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
-	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
@@ -54,9 +53,9 @@ func runExplain(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return exitError{code: 2, msg: "jitsi-gate explain: -room: " + err.Error()}
 	}
-	t, err := allowedTenant(cfg, *tenant)
+	t, err := g.jitsi.Tenant(*tenant)
 	if err != nil {
-		return exitError{code: 2, msg: "jitsi-gate explain: -tenant: " + err.Error()}
+		return exitError{code: 2, msg: "jitsi-gate explain: -tenant: " + unwrapTarget(err)}
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -93,14 +92,9 @@ func runExplain(ctx context.Context, e env, args []string) error {
 			fmt.Fprintf(w, "  %-20s %s  (%s)\n", gf.Name, gf.DN, gf.Via)
 		}
 	case "static":
-		found := false
-		for _, u := range b.Users {
-			// The same lookup as a login (static: folded usernames).
-			if auth.FoldUsername(u.Username) == auth.FoldUsername(username) {
-				id = auth.Identity{Backend: b.ID, Subject: u.Username, Username: u.Username, Name: u.Name, Email: u.Email, Groups: u.Groups}
-				found = true
-			}
-		}
+		// The same lookup as a login (folded usernames).
+		var found bool
+		id, found = g.statics[b.ID].Lookup(username)
 		if !found {
 			return exitError{code: 1, msg: fmt.Sprintf("jitsi-gate explain: backend %s has no user %q", b.ID, username)}
 		}
@@ -110,7 +104,8 @@ func runExplain(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(w, "Identity:   username %q, subject %q, name %q, email %q\n", id.Username, id.Subject, id.Name, id.Email)
 
-	d := g.policy.Evaluate(policy.Request{Identity: id, Room: rn.Display, Tenant: t})
+	gr := g.grants.Grant(grant.Request{Identity: id, Room: rn, Tenant: t}, time.Now())
+	d := gr.Decision
 	fmt.Fprintf(w, "\nRoom %q", rn.Safe)
 	if t != "" {
 		fmt.Fprintf(w, " in tenant %q", t)
@@ -120,9 +115,7 @@ func runExplain(ctx context.Context, e env, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(w, ": rule %q → role %s\n", d.Rule, d.Role)
-	claims := grant.Claims(grantSettings(cfg), grant.User{Backend: id.Backend, Subject: id.Subject,
-		Username: id.Username, Name: id.Name, Email: id.Email}, d, rn.Safe, t, time.Now())
-	jwt, err := g.signer.Mint(claims)
+	jwt, err := g.signer.Mint(gr.Claims)
 	if err != nil {
 		return fmt.Errorf("mint: %w", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,8 +17,8 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
-	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
+	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
 
@@ -122,14 +121,14 @@ func runToken(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, pol, signer := g.cfg, g.policy, g.signer
+	cfg := g.cfg
 	rn, err := room.Parse(*roomName)
 	if err != nil {
 		return exitError{code: 1, msg: "jitsi-gate token: room: " + err.Error()}
 	}
-	t, err := allowedTenant(cfg, *tenant)
+	t, err := g.jitsi.Tenant(*tenant)
 	if err != nil {
-		return exitError{code: 1, msg: "jitsi-gate token: -tenant: " + err.Error()}
+		return exitError{code: 1, msg: "jitsi-gate token: -tenant: " + unwrapTarget(err)}
 	}
 	be := *backend
 	if be == "" && len(cfg.Backends) > 0 {
@@ -141,20 +140,18 @@ func runToken(_ context.Context, e env, args []string) error {
 			gs = append(gs, g)
 		}
 	}
-	d := pol.Evaluate(policy.Request{
-		Identity: auth.Identity{Backend: be, Subject: *user, Username: *user, Groups: gs},
-		Room:     rn.Display, Tenant: t,
-	})
+	id := auth.Identity{Backend: be, Subject: *user, Username: *user, Name: *name, Email: *email, Groups: gs}
+	gr := g.grants.Grant(grant.Request{Identity: id, Room: rn, Tenant: t}, time.Now())
+	d, claims := gr.Decision, gr.Claims
 	if !d.Allowed {
 		return exitError{code: 3, msg: "jitsi-gate token: denied: " + d.Reason}
 	}
-	claims := grant.Claims(grantSettings(cfg), grant.User{Backend: be, Subject: *user, Username: *user, Name: *name, Email: *email},
-		d, rn.Safe, t, time.Now())
-	jwt, err := signer.Mint(claims)
+	jwt, err := g.signer.Mint(claims)
 	if err != nil {
 		return fmt.Errorf("mint: %w", err)
 	}
-	dest := jitsiRoomURL(cfg, t, rn.Safe) + "?jwt=" + jwt
+	// Always ?jwt=: the command prints a link to paste anywhere.
+	dest := (&target.Jitsi{URL: g.jitsi.URL}).RoomURL(target.Target{Room: rn, Tenant: t}, jwt)
 	if *asJSON {
 		_, payload, err := token.Inspect(jwt)
 		if err != nil {
@@ -171,38 +168,14 @@ func runToken(_ context.Context, e env, args []string) error {
 	return nil
 }
 
-// allowedTenant checks a tenant asked for on the command line the way the
-// web layer checks one from a browser: "" means the tenant of jitsi.url;
-// otherwise it must be a valid tenant and, when jitsi.tenants is set (or
-// jitsi.url has a tenant), one of those. A token for another tenant would
-// be one the gateway itself never issues.
-func allowedTenant(cfg *config.Config, raw string) (string, error) {
-	if raw == "" {
-		return cfg.Jitsi.PathTenant(), nil
+// unwrapTarget is the admin's words for a target error (the cause, not
+// the page's message key).
+func unwrapTarget(err error) string {
+	var te *target.Error
+	if errors.As(err, &te) {
+		return te.Err.Error()
 	}
-	t, err := room.ParseTenant(raw)
-	if err != nil {
-		return "", err
-	}
-	allowed := cfg.Jitsi.Tenants
-	if len(allowed) == 0 && cfg.Jitsi.PathTenant() != "" {
-		allowed = []string{cfg.Jitsi.PathTenant()}
-	}
-	if len(allowed) > 0 && !slices.Contains(allowed, t) {
-		return "", fmt.Errorf("tenant %q is not allowed: the gateway only issues tokens for %s (jitsi.tenants / jitsi.url)", t, strings.Join(allowed, ", "))
-	}
-	return t, nil
-}
-
-func jitsiRoomURL(cfg *config.Config, tenant, roomSafe string) string {
-	base := strings.TrimSuffix(cfg.Jitsi.URL, "/")
-	if pt := cfg.Jitsi.PathTenant(); pt != "" {
-		base = strings.TrimSuffix(base, "/"+pt)
-	}
-	if tenant != "" {
-		base += "/" + tenant
-	}
-	return base + "/" + roomSafe
+	return err.Error()
 }
 
 func runKeygen(_ context.Context, e env, args []string) error {
@@ -302,11 +275,6 @@ func healthURL(listen string) string {
 		host = "::1"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/healthz"
-}
-
-func grantSettings(cfg *config.Config) grant.Settings {
-	return grant.Settings{Issuer: cfg.Jitsi.AppID, Audience: cfg.Jitsi.Audience,
-		XMPPDomain: cfg.Jitsi.XMPPDomain, TokenLifetime: cfg.Jitsi.TokenLifetime}
 }
 
 // checkOnline contacts every identity backend and prints one line each.

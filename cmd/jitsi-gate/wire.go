@@ -23,9 +23,11 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/oidc"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
+	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 	staticfiles "github.com/jitsi-gate/jitsi-gate/static"
 	"github.com/jitsi-gate/jitsi-gate/templates"
@@ -72,11 +74,14 @@ func loadGateway(path string, e env) (*gateway, error) {
 type gateway struct {
 	cfg       *config.Config
 	policy    *policy.Policy
+	grants    *grant.Granter
+	jitsi     *target.Jitsi
 	signer    *token.Signer
 	keys      *token.PublicKeySet
 	passwords []auth.PasswordAuthenticator
 	redirects []auth.RedirectAuthenticator
 	ldaps     map[string]*ldap.Authenticator
+	statics   map[string]*static.Authenticator
 	oidcs     []*oidc.Authenticator
 	sessions  *session.Manager
 	handler   http.Handler
@@ -90,11 +95,21 @@ type gateway struct {
 // constructor; what they refuse comes back as config problems with the
 // key path and line, all at once.
 func build(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
-	g := &gateway{cfg: cfg, ldaps: make(map[string]*ldap.Authenticator), draining: new(atomic.Bool)}
+	g := &gateway{cfg: cfg, ldaps: make(map[string]*ldap.Authenticator),
+		statics: make(map[string]*static.Authenticator), draining: new(atomic.Bool)}
 	ps := &problems{cfg: cfg}
 
 	g.policy = buildPolicy(cfg.Rules, ps)
+	if g.policy != nil {
+		var err error
+		g.grants, err = grant.New(g.policy, grant.Settings{Issuer: cfg.Jitsi.AppID, Audience: cfg.Jitsi.Audience,
+			XMPPDomain: cfg.Jitsi.XMPPDomain, TokenLifetime: cfg.Jitsi.TokenLifetime})
+		if err != nil {
+			ps.add("jitsi", err)
+		}
+	}
 	g.signer, g.keys = buildSigner(cfg.Jitsi.Signing, ps)
+	g.jitsi = buildJitsi(cfg, ps)
 
 	publicURL := strings.TrimSuffix(cfg.Server.PublicURL, "/")
 	for i, b := range cfg.Backends {
@@ -112,6 +127,7 @@ func build(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
 				continue
 			}
 			g.passwords = append(g.passwords, a)
+			g.statics[b.ID] = a
 		case "ldap":
 			a, err := ldap.New(ldapConfig(b), logger)
 			if err != nil {
@@ -221,6 +237,33 @@ func buildPolicy(rules []config.Rule, ps *problems) *policy.Policy {
 	return p
 }
 
+// buildJitsi is the Jitsi deployment targets point into: the origin of
+// jitsi.url, its tenant and the allowed tenants. Tenants are path segments
+// next to Jitsi's own (static, libs, ...), checked by the room package.
+func buildJitsi(cfg *config.Config, ps *problems) *target.Jitsi {
+	u, err := url.Parse(cfg.Jitsi.URL)
+	if err != nil {
+		ps.add("jitsi.url", err)
+		return nil
+	}
+	for i, t := range cfg.Jitsi.Tenants {
+		if _, err := room.ParseTenant(t); err != nil {
+			ps.add(fmt.Sprintf("jitsi.tenants[%d]", i), err)
+		}
+	}
+	if t := cfg.Jitsi.PathTenant(); t != "" {
+		if _, err := room.ParseTenant(t); err != nil {
+			ps.add("jitsi.url", err)
+		}
+	}
+	return &target.Jitsi{
+		URL:             &url.URL{Scheme: u.Scheme, Host: u.Host},
+		DefaultTenant:   cfg.Jitsi.PathTenant(),
+		Tenants:         cfg.Jitsi.Tenants,
+		TokenInFragment: cfg.Jitsi.TokenInFragment,
+	}
+}
+
 // buildSigner loads the signing key. For RS256 it also returns the public
 // keys to serve: the current one and retired ones still in rotation.
 func buildSigner(s config.Signing, ps *problems) (*token.Signer, *token.PublicKeySet) {
@@ -297,23 +340,6 @@ func oidcConfig(b config.Backend, publicURL string) oidc.Config {
 // newHandler builds the web server for g; what it refuses goes to ps.
 func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problems) http.Handler {
 	cfg := g.cfg
-	jitsiURL, err := url.Parse(cfg.Jitsi.URL)
-	if err != nil {
-		ps.add("jitsi.url", err)
-		return nil
-	}
-	jitsiOrigin := &url.URL{Scheme: jitsiURL.Scheme, Host: jitsiURL.Host}
-	// Tenants are path segments next to Jitsi's own (static, libs, ...).
-	for i, t := range cfg.Jitsi.Tenants {
-		if _, err := room.ParseTenant(t); err != nil {
-			ps.add(fmt.Sprintf("jitsi.tenants[%d]", i), err)
-		}
-	}
-	if t := cfg.Jitsi.PathTenant(); t != "" {
-		if _, err := room.ParseTenant(t); err != nil {
-			ps.add("jitsi.url", err)
-		}
-	}
 
 	var proxies []netip.Prefix
 	for i, p := range cfg.Server.TrustedProxies {
@@ -352,13 +378,9 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 	h, err := web.NewServer(web.Options{
 		PublicURL: publicURL,
 		Jitsi: web.JitsiOptions{
-			URL:               jitsiOrigin,
-			DefaultTenant:     cfg.Jitsi.PathTenant(),
-			Tenants:           cfg.Jitsi.Tenants,
-			XMPPDomain:        cfg.Jitsi.XMPPDomain,
-			Issuer:            cfg.Jitsi.AppID,
-			Audience:          cfg.Jitsi.Audience,
-			TokenLifetime:     cfg.Jitsi.TokenLifetime,
+			URL:               g.jitsi.URL,
+			DefaultTenant:     g.jitsi.DefaultTenant,
+			Tenants:           g.jitsi.Tenants,
 			Preview:           cfg.Jitsi.Preview,
 			PreviewRealTokens: cfg.Jitsi.PreviewRealTokens,
 			TokenInFragment:   cfg.Jitsi.TokenInFragment,
@@ -375,7 +397,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		Logger:     logger,
 		Passwords:  g.passwords,
 		Redirects:  g.redirects,
-		Policy:     g.policy,
+		Grants:     g.grants,
 		Signer:     g.signer,
 		PublicKeys: g.keys,
 		Sessions:   g.sessions,

@@ -32,6 +32,15 @@ type Identity struct {
 	Groups []string
 }
 
+// DisplayName is how the user is shown (pages, context.user.name): the
+// name, or the username when the backend has none.
+func (id Identity) DisplayName() string {
+	if id.Name != "" {
+		return id.Name
+	}
+	return id.Username
+}
+
 // Backend is what every identity backend has.
 type Backend interface {
 	// ID is the backend's id from the config; it appears in URLs

@@ -23,10 +23,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/jitsiconf"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
+	"github.com/jitsi-gate/jitsi-gate/internal/room"
+	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
 
@@ -120,6 +123,9 @@ type Options struct {
 	JitsiURL string
 	// Signer mints the test token: the gateway's own signer.
 	Signer *token.Signer
+	// Grants are the gateway's rules: the test token is what they give a
+	// made-up teacher.
+	Grants *grant.Granter
 	// Client makes the requests; nil: a client with Timeout.
 	Client *http.Client
 	// Timeout bounds each request (default DefaultTimeout).
@@ -138,6 +144,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if opts.Signer == nil {
 		return nil, errors.New("doctor: no signer")
+	}
+	if opts.Grants == nil {
+		return nil, errors.New("doctor: no rules (Grants)")
 	}
 	s := opts.Settings
 	if s == nil {
@@ -360,34 +369,52 @@ func (d *run) checkGateway(ctx context.Context) Section {
 	return sec
 }
 
-// testDecision is the first owner rule as a decision: the test token has
-// the rights a teacher would get.
-func testDecision(cfg *config.Config) (policy.Decision, string) {
-	for _, r := range cfg.Rules {
-		if r.Role != string(policy.Owner) {
-			continue
+// testGrant asks the real rules for the doctor's test token: an identity
+// made to fit the first owner rule (its first backend, user and group), so
+// the token has the rights a teacher gets, or a member rule's when no owner
+// rule admits it. The lifetime is capped at TestTokenLifetime.
+func testGrant(cfg *config.Config, grants *grant.Granter, now time.Time) (grant.Grant, string, bool) {
+	for _, role := range []string{string(policy.Owner), string(policy.Member)} {
+		for _, r := range cfg.Rules {
+			if r.Role != role {
+				continue
+			}
+			id := auth.Identity{Subject: "jitsi-gate-doctor", Username: "jitsi-gate-doctor", Name: "jitsi-gate doctor"}
+			if len(cfg.Backends) > 0 {
+				id.Backend = cfg.Backends[0].ID
+			}
+			if len(r.Match.Backends) > 0 {
+				id.Backend = r.Match.Backends[0]
+			}
+			if len(r.Match.Users) > 0 {
+				backend, user := policy.SplitUser(r.Match.Users[0])
+				if backend != "" {
+					id.Backend = backend
+				}
+				id.Subject, id.Username = user, user
+			}
+			if len(r.Match.Groups) > 0 {
+				id.Groups = []string{r.Match.Groups[0]}
+			}
+			tenant := cfg.Jitsi.PathTenant()
+			if len(r.Match.Tenants) > 0 {
+				tenant = r.Match.Tenants[0]
+			}
+			g := grants.Grant(grant.Request{Identity: id, Room: testRoomName, Tenant: tenant}, now)
+			if !g.Decision.Allowed || string(g.Decision.Role) != role {
+				continue
+			}
+			if g.Claims.ExpiresAt.After(now.Add(TestTokenLifetime)) {
+				g.Claims.ExpiresAt = now.Add(TestTokenLifetime)
+			}
+			return g, tenant, true
 		}
-		tenant := ""
-		if len(r.Match.Tenants) > 0 {
-			tenant = r.Match.Tenants[0]
-		}
-		return policy.Decision{
-			Allowed: true, Rule: r.Name, Role: policy.Owner, Moderator: true,
-			LobbyBypass: r.LobbyBypass, Lobby: r.Lobby, Features: r.Features,
-			TokenLifetime: TestTokenLifetime,
-		}, tenant
 	}
-	for _, r := range cfg.Rules {
-		if r.Role == string(policy.Member) {
-			return policy.Decision{
-				Allowed: true, Rule: r.Name, Role: policy.Member,
-				LobbyBypass: r.LobbyBypass, Lobby: r.Lobby, Features: r.Features,
-				TokenLifetime: TestTokenLifetime,
-			}, ""
-		}
-	}
-	return policy.Decision{Allowed: true, Rule: "(none)", Role: policy.Member, TokenLifetime: TestTokenLifetime}, ""
+	return grant.Grant{}, "", false
 }
+
+// testRoomName is TestRoom as the room package reads it.
+var testRoomName = room.Name{Safe: TestRoom, Display: TestRoom}
 
 // wrongSigner signs like signer but with a key Jitsi cannot know: a random
 // secret for HS256, a fresh RSA key under the same kid for RS256 (so
@@ -407,30 +434,21 @@ func wrongSigner(signer *token.Signer) (*token.Signer, error) {
 	return token.NewHS256([]byte(hex.EncodeToString(b)))
 }
 
-// TestClaims returns the claims of the doctor's test token: the first
-// owner rule (or the first member rule) for TestRoom, and the tenant ("" for
-// none) the room is in.
-func TestClaims(cfg *config.Config, now time.Time) (token.Claims, policy.Decision, string) {
-	d, tenant := testDecision(cfg)
-	if tenant == "" {
-		tenant = cfg.Jitsi.PathTenant()
-	}
-	c := grant.Claims(grant.Settings{
-		Issuer: cfg.Jitsi.AppID, Audience: cfg.Jitsi.Audience, XMPPDomain: cfg.Jitsi.XMPPDomain,
-		TokenLifetime: cfg.Jitsi.TokenLifetime,
-	}, grant.User{Backend: "doctor", Subject: "jitsi-gate-doctor", Username: "jitsi-gate-doctor",
-		Name: "jitsi-gate doctor"}, d, TestRoom, tenant, now)
-	return c, d, tenant
-}
-
 func (d *run) manualTests(jitsiOrigin string) []ManualTest {
-	cfg := d.opts.Config
-	claims, dec, tenant := TestClaims(cfg, d.opts.Now())
-	roomURL := jitsiOrigin
-	if tenant != "" {
-		roomURL += "/" + tenant
+	g, tenant, ok := testGrant(d.opts.Config, d.opts.Grants, d.opts.Now())
+	if !ok {
+		d.tokenProblem = &Check{Status: Fail, Title: "no owner or member rule admits a test user to " + TestRoom,
+			Detail: "the rules deny every identity doctor can make up; jitsi-gate explain shows how a real user fares"}
+		return nil
 	}
-	roomURL += "/" + TestRoom
+	claims, dec := g.Claims, g.Decision
+	origin, err := url.Parse(jitsiOrigin)
+	if err != nil {
+		d.tokenProblem = &Check{Status: Fail, Title: "cannot read the Jitsi address: " + err.Error()}
+		return nil
+	}
+	jitsi := &target.Jitsi{URL: origin}
+	room := target.Target{Room: testRoomName, Tenant: tenant}
 
 	good, err := d.opts.Signer.Mint(claims)
 	if err != nil {
@@ -459,7 +477,7 @@ func (d *run) manualTests(jitsiOrigin string) []ManualTest {
 	return []ManualTest{
 		{
 			Title: fmt.Sprintf("A token from this gateway (rule %q) is accepted", dec.Rule),
-			URL:   roomURL + "?jwt=" + good,
+			URL:   jitsi.RoomURL(room, good),
 			Expect: fmt.Sprintf("you join %s as %s (valid %d minutes; it is a real token, do not share it).",
 				TestRoom, role, mins),
 			IfNot: "\"Authentication failed\": prosody rejected it; its log says why (grep 'Error verifying token' " +
@@ -474,7 +492,7 @@ func (d *run) manualTests(jitsiOrigin string) []ManualTest {
 		},
 		{
 			Title: "Jitsi rejects a token signed with a wrong " + wrong,
-			URL:   roomURL + "?jwt=" + bad,
+			URL:   jitsi.RoomURL(room, bad),
 			Expect: "\"Authentication failed\" / \"Sorry, you're not allowed to join this call\". " +
 				"Open it in a private window so no earlier session helps.",
 			IfNot: "if you get in, Jitsi does not check tokens at all (the forum's \"Jitsi doesn't bother\" trap): " +
@@ -485,7 +503,7 @@ func (d *run) manualTests(jitsiOrigin string) []ManualTest {
 		},
 		{
 			Title:  "Without a token Jitsi sends you to this gateway",
-			URL:    roomURL,
+			URL:    jitsi.RoomURL(room, ""),
 			Expect: "in a private window you are redirected to " + d.s.PublicURL + "/login?… and, after logging in, back to the room.",
 			IfNot: "you see a username/password dialog: tokenAuthUrl is not set. You join as a guest: a guest domain or " +
 				"allow_empty_token lets people in without a token.",

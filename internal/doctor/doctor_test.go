@@ -15,6 +15,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
+	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
 
@@ -105,6 +107,27 @@ rules:
 		t.Fatalf("config: %v", err)
 	}
 	return cfg
+}
+
+// testGrants compiles cfg's rules the way cmd/jitsi-gate's wiring does.
+func testGrants(t *testing.T, cfg *config.Config) *grant.Granter {
+	t.Helper()
+	var rules []policy.Rule
+	for _, r := range cfg.Rules {
+		rules = append(rules, policy.Rule{Name: r.Name, Groups: r.Match.Groups, Backends: r.Match.Backends,
+			Users: r.Match.Users, Tenants: r.Match.Tenants, Role: policy.Role(r.Role), LobbyBypass: r.LobbyBypass,
+			Lobby: r.Lobby, Features: r.Features, Rooms: r.Rooms, TokenLifetime: r.TokenLifetime})
+	}
+	p, err := policy.Compile(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := grant.New(p, grant.Settings{Issuer: cfg.Jitsi.AppID, Audience: cfg.Jitsi.Audience,
+		XMPPDomain: cfg.Jitsi.XMPPDomain, TokenLifetime: cfg.Jitsi.TokenLifetime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 func hsSigner(t *testing.T) *token.Signer {
@@ -266,7 +289,7 @@ func TestRunConfigJSVariants(t *testing.T) {
 				s.health = tt.health
 			}
 			cfg := testConfig(t, s, `{algorithm: HS256, secret: "`+testSecret+`"}`)
-			r, err := Run(context.Background(), Options{Config: cfg, Signer: hsSigner(t), JitsiURL: s.jitsi.URL})
+			r, err := Run(context.Background(), Options{Config: cfg, Grants: testGrants(t, cfg), Signer: hsSigner(t), JitsiURL: s.jitsi.URL})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -303,7 +326,7 @@ func TestRunGatewayDown(t *testing.T) {
 	s.configJS = goodConfigJS
 	cfg := testConfig(t, s, `{algorithm: HS256, secret: "`+testSecret+`"}`)
 	s.gate.Close()
-	r, err := Run(context.Background(), Options{Config: cfg, Signer: hsSigner(t), JitsiURL: s.jitsi.URL, Timeout: 2 * time.Second})
+	r, err := Run(context.Background(), Options{Config: cfg, Grants: testGrants(t, cfg), Signer: hsSigner(t), JitsiURL: s.jitsi.URL, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +345,7 @@ func TestRunOtherJitsiThanConfigured(t *testing.T) {
 		_, _ = w.Write([]byte(body))
 	}))
 	defer other.Close()
-	r, err := Run(context.Background(), Options{Config: cfg, Signer: hsSigner(t), JitsiURL: other.URL + "/some-tenant"})
+	r, err := Run(context.Background(), Options{Config: cfg, Grants: testGrants(t, cfg), Signer: hsSigner(t), JitsiURL: other.URL + "/some-tenant"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,9 +365,10 @@ func TestRunRejectsBadInput(t *testing.T) {
 		opts Options
 	}{
 		{"no config", Options{Signer: hsSigner(t)}},
+		{"no rules", Options{Config: cfg, Signer: hsSigner(t)}},
 		{"no signer", Options{Config: cfg}},
-		{"not http", Options{Config: cfg, Signer: hsSigner(t), JitsiURL: "ftp://meet.example.com"}},
-		{"no host", Options{Config: cfg, Signer: hsSigner(t), JitsiURL: "https://"}},
+		{"not http", Options{Config: cfg, Grants: testGrants(t, cfg), Signer: hsSigner(t), JitsiURL: "ftp://meet.example.com"}},
+		{"no host", Options{Config: cfg, Grants: testGrants(t, cfg), Signer: hsSigner(t), JitsiURL: "https://"}},
 	} {
 		if _, err := Run(context.Background(), tt.opts); err == nil {
 			t.Errorf("%s: Run succeeded", tt.name)
@@ -389,7 +413,7 @@ func TestManualTestTokens(t *testing.T) {
 			s.keys = keys
 			cfg := testConfig(t, s, tt.signing)
 			now := time.Now()
-			r, err := Run(context.Background(), Options{Config: cfg, Signer: tt.signer, Now: func() time.Time { return now }})
+			r, err := Run(context.Background(), Options{Config: cfg, Grants: testGrants(t, cfg), Signer: tt.signer, Now: func() time.Time { return now }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -481,7 +505,7 @@ func TestRunRS256KeyMismatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg := testConfig(t, s, `{algorithm: RS256, private_key_file: "`+keyFile+`", key_id: k1}`)
-			r, err := Run(context.Background(), Options{Config: cfg, Signer: signer})
+			r, err := Run(context.Background(), Options{Config: cfg, Grants: testGrants(t, cfg), Signer: signer})
 			if err != nil {
 				t.Fatal(err)
 			}

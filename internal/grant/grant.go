@@ -1,13 +1,17 @@
-// Package grant turns a policy decision for a user into the claims of a
-// Jitsi token. It is the one place that decides what a token says, shared
-// by the /join endpoint and the command-line tools, so they cannot drift.
+// Package grant decides what a token says: it evaluates the rules for a
+// person and a room and turns an allowing decision into the claims of a
+// Jitsi token. It is the one place that does so: /join, the token and
+// explain commands and doctor all go through a Granter, so they cannot
+// drift apart.
 package grant
 
 import (
+	"errors"
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
+	"github.com/jitsi-gate/jitsi-gate/internal/room"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
 
@@ -20,15 +24,57 @@ type Settings struct {
 	TokenLifetime time.Duration
 }
 
-// User is who the token is for.
-type User struct {
-	Backend, Subject, Username, Name, Email string
+// Granter evaluates the rules and builds claims. It is immutable and safe
+// for concurrent use.
+type Granter struct {
+	policy   *policy.Policy
+	settings Settings
 }
 
-// Claims builds the token claims. Display values are sanitised: they end
-// up in XMPP presence and on other participants' screens. roomSafe is the backend-safe room name
-// and tenant the validated tenant ("" for none).
-func Claims(s Settings, u User, d policy.Decision, roomSafe, tenant string, now time.Time) token.Claims {
+// New returns a Granter for the compiled rules and the token settings.
+func New(p *policy.Policy, s Settings) (*Granter, error) {
+	if p == nil {
+		return nil, errors.New("grant: no policy")
+	}
+	if s.Issuer == "" || s.Audience == "" || s.XMPPDomain == "" || s.TokenLifetime <= 0 {
+		return nil, errors.New("grant: issuer, audience, XMPP domain and a positive token lifetime are required")
+	}
+	return &Granter{policy: p, settings: s}, nil
+}
+
+// Policy is the rule set the Granter evaluates.
+func (g *Granter) Policy() *policy.Policy { return g.policy }
+
+// Request is a person asking for a room.
+type Request struct {
+	Identity auth.Identity
+	Room     room.Name
+	// Tenant is the validated tenant ("" for none).
+	Tenant string
+}
+
+// Grant is the outcome: the decision, and when it allows the room, the
+// claims of the token to mint.
+type Grant struct {
+	Decision policy.Decision
+	// Claims is zero unless Decision.Allowed.
+	Claims token.Claims
+}
+
+// Grant evaluates the rules for req at now.
+func (g *Granter) Grant(req Request, now time.Time) Grant {
+	d := g.policy.Evaluate(policy.Request{Identity: req.Identity, Room: req.Room.Display, Tenant: req.Tenant})
+	if !d.Allowed {
+		return Grant{Decision: d}
+	}
+	return Grant{Decision: d, Claims: Claims(g.settings, req.Identity, d, req.Room.Safe, req.Tenant, now)}
+}
+
+// Claims builds the token claims for an allowing decision. Display values
+// are sanitised: they end up in XMPP presence and on other participants'
+// screens. roomSafe is the backend-safe room name and tenant the validated
+// tenant ("" for none).
+func Claims(s Settings, id auth.Identity, d policy.Decision, roomSafe, tenant string, now time.Time) token.Claims {
 	lifetime := s.TokenLifetime
 	if d.TokenLifetime > 0 {
 		lifetime = d.TokenLifetime
@@ -41,10 +87,6 @@ func Claims(s Settings, u User, d policy.Decision, roomSafe, tenant string, now 
 	if d.Role == policy.Owner {
 		affiliation = "owner"
 	}
-	name := u.Name
-	if name == "" {
-		name = u.Username
-	}
 	return token.Claims{
 		Issuer:    s.Issuer,
 		Audience:  s.Audience,
@@ -56,9 +98,9 @@ func Claims(s Settings, u User, d policy.Decision, roomSafe, tenant string, now 
 			User: token.User{
 				// Prefixed with the backend: the same username in two
 				// directories is two people.
-				ID:          u.Backend + ":" + u.Subject,
-				Name:        auth.Sanitize(name, 128),
-				Email:       auth.Sanitize(u.Email, 254),
+				ID:          id.Backend + ":" + id.Subject,
+				Name:        auth.Sanitize(id.DisplayName(), 128),
+				Email:       auth.Sanitize(id.Email, 254),
 				Affiliation: affiliation,
 				Moderator:   d.Moderator,
 				LobbyBypass: d.LobbyBypass,

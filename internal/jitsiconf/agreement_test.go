@@ -302,7 +302,7 @@ func TestGeneratedSettingsAcceptMintedTokens(t *testing.T) {
 				}
 				claims := grant.Claims(grant.Settings{Issuer: cfg.Jitsi.AppID, Audience: cfg.Jitsi.Audience,
 					XMPPDomain: cfg.Jitsi.XMPPDomain, TokenLifetime: cfg.Jitsi.TokenLifetime},
-					grant.User{Backend: "local", Subject: jc.user, Username: jc.user}, d, rn.Safe, tenant, now)
+					auth.Identity{Backend: "local", Subject: jc.user, Username: jc.user}, d, rn.Safe, tenant, now)
 				good, err := signer.Mint(claims)
 				if err != nil {
 					t.Fatal(err)

@@ -101,37 +101,19 @@ type Options struct {
 	Now func() time.Time
 }
 
-// User is the logged-in user as stored in the cookie. It holds no tokens.
-// IssuedAt and ExpiresAt have one-second precision.
+// User is a login: the identity the backend reported, unchanged, and when
+// the login started and ends. It holds no tokens. IssuedAt and ExpiresAt
+// have one-second precision.
 type User struct {
-	Backend, Subject, Username, Name, Email string
-	Groups                                  []string
-	IssuedAt, ExpiresAt                     time.Time
+	auth.Identity
+	IssuedAt, ExpiresAt time.Time
 }
 
 // FromIdentity makes the session user for a fresh login; times are left
 // zero for Save to fill in.
 func FromIdentity(id auth.Identity) User {
-	return User{
-		Backend:  id.Backend,
-		Subject:  id.Subject,
-		Username: id.Username,
-		Name:     id.Name,
-		Email:    id.Email,
-		Groups:   slices.Clone(id.Groups),
-	}
-}
-
-// Identity returns the user as the policy and token code see it.
-func (u User) Identity() auth.Identity {
-	return auth.Identity{
-		Backend:  u.Backend,
-		Subject:  u.Subject,
-		Username: u.Username,
-		Name:     u.Name,
-		Email:    u.Email,
-		Groups:   u.Groups,
-	}
+	id.Groups = slices.Clone(id.Groups)
+	return User{Identity: id}
 }
 
 // Flow is an OIDC login in progress. Target is opaque to this package (the
@@ -142,7 +124,8 @@ type Flow struct {
 }
 
 // Wire forms: short keys and Unix seconds keep the cookie small and the
-// decode fast.
+// decode fast. userWire is how a User (an auth.Identity and its times)
+// travels in the cookie.
 type userWire struct {
 	Backend  string   `json:"b"`
 	Subject  string   `json:"s"`
@@ -428,12 +411,8 @@ func (m *Manager) Load(r *http.Request) (User, error) {
 		return User{}, fmt.Errorf("session without backend or subject: %w", ErrNoSession)
 	}
 	return User{
-		Backend:   w.Backend,
-		Subject:   w.Subject,
-		Username:  w.Username,
-		Name:      w.Name,
-		Email:     w.Email,
-		Groups:    w.Groups,
+		Identity: auth.Identity{Backend: w.Backend, Subject: w.Subject, Username: w.Username,
+			Name: w.Name, Email: w.Email, Groups: w.Groups},
 		IssuedAt:  time.Unix(w.IssuedAt, 0),
 		ExpiresAt: time.Unix(w.Expires, 0),
 	}, nil

@@ -39,10 +39,10 @@ func newTestManager(t testing.TB, mod func(*Options)) (*Manager, *clock) {
 }
 
 func testUser() User {
-	return User{
+	return User{Identity: auth.Identity{
 		Backend: "ldap", Subject: "uid=tina,ou=people,dc=example,dc=org", Username: "tina",
 		Name: "Tina Teacher", Email: "tina@example.org", Groups: []string{"teachers", "staff"},
-	}
+	}}
 }
 
 // cookies returns the Set-Cookie headers of a recorder by name.
@@ -430,7 +430,7 @@ func TestFlowsInSeveralTabs(t *testing.T) {
 func TestSaveRejectsIncomplete(t *testing.T) {
 	m, _ := newTestManager(t, nil)
 	rec := httptest.NewRecorder()
-	if err := m.Save(rec, requestWith(), User{Username: "x"}); err == nil {
+	if err := m.Save(rec, requestWith(), User{Identity: auth.Identity{Username: "x"}}); err == nil {
 		t.Error("Save without backend/subject succeeded")
 	}
 	if err := m.SaveFlow(rec, requestWith(), Flow{Backend: "oidc"}); err == nil {
@@ -567,10 +567,10 @@ func TestDefaultCookieName(t *testing.T) {
 
 // benchUser is a realistic ~200-byte session payload.
 func benchUser() User {
-	return User{
+	return User{Identity: auth.Identity{
 		Backend: "ldap", Subject: "tina.teacher", Username: "tina.teacher", Name: "Tina Teacher",
 		Email: "tina.teacher@gymnasium-example.de", Groups: []string{"teachers", "staff", "mathe", "fachschaft-physik"},
-	}
+	}}
 }
 
 func BenchmarkLoad(b *testing.B) {
@@ -673,7 +673,7 @@ func TestIdentityConversion(t *testing.T) {
 		t.Error("FromIdentity aliases the identity's groups")
 	}
 	id.Groups[0] = "g1"
-	if back := u.Identity(); !reflect.DeepEqual(back, id) {
+	if back := u.Identity; !reflect.DeepEqual(back, id) {
 		t.Errorf("Identity() = %+v, want %+v", back, id)
 	}
 }

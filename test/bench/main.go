@@ -363,7 +363,7 @@ func signRounds(key *rsa.PrivateKey, o options) ([]signResult, error) {
 		return nil, fmt.Errorf("the benchmark rule denied the token: %s", d.Reason)
 	}
 	claims := grant.Claims(grant.Settings{Issuer: "jitsi-gate", Audience: "jitsi-gate", XMPPDomain: "meet.jitsi",
-		TokenLifetime: time.Hour}, grant.User{Backend: "demo", Subject: "teacher", Username: "teacher",
+		TokenLifetime: time.Hour}, auth.Identity{Backend: "demo", Subject: "teacher", Username: "teacher",
 		Name: "Tina Teacher", Email: "tina@example.org"}, d, "math-101", "", time.Now())
 	sample, err := signer.Mint(claims)
 	if err != nil {

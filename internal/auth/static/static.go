@@ -198,6 +198,20 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (a
 		}
 		return auth.Identity{}, fmt.Errorf("static %q: user %q: check password: %w", a.id, u.Username, err)
 	}
+	return a.identity(u), nil
+}
+
+// Lookup returns the identity a login as username would have, without a
+// password (the explain command). The lookup is the login's own.
+func (a *Authenticator) Lookup(username string) (auth.Identity, bool) {
+	u, ok := a.users[auth.FoldUsername(username)]
+	if !ok {
+		return auth.Identity{}, false
+	}
+	return a.identity(u), true
+}
+
+func (a *Authenticator) identity(u user) auth.Identity {
 	name := u.Name
 	if name == "" {
 		name = u.Username
@@ -209,7 +223,7 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (a
 		Name:     name,
 		Email:    u.Email,
 		Groups:   append([]string(nil), u.Groups...),
-	}, nil
+	}
 }
 
 // acquire takes a bcrypt slot, waiting at most slotWait and never past

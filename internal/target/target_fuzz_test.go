@@ -1,4 +1,4 @@
-package web
+package target
 
 import (
 	"net/url"
@@ -7,7 +7,8 @@ import (
 )
 
 // FuzzRedirectStaysOnJitsi feeds arbitrary {state} JSON and room/query
-// input through the target parsers. Whatever is accepted must produce a
+// input through the target parsers (go test -fuzz FuzzRedirectStaysOnJitsi
+// ./internal/target). Whatever is accepted must produce a
 // redirect to the configured Jitsi origin, with nothing from the input
 // outside the validated path, the token and the allow-listed hash.
 func FuzzRedirectStaysOnJitsi(f *testing.F) {
@@ -18,15 +19,15 @@ func FuzzRedirectStaysOnJitsi(f *testing.F) {
 	} {
 		f.Add(seed, "math", "tenant=school-a&config.startWithAudioMuted=true&app=electron")
 	}
-	s := &server{opts: Options{Jitsi: JitsiOptions{URL: &url.URL{Scheme: "https", Host: "meet.example.com"}}}}
+	j := &Jitsi{URL: &url.URL{Scheme: "https", Host: "meet.example.com"}}
 	f.Fuzz(func(t *testing.T, state, rawRoom, rawQuery string) {
-		check := func(tg target) {
-			if !tg.hasRoom() {
+		check := func(tg Target) {
+			if !tg.HasRoom() {
 				return
 			}
 			for _, fragment := range []bool{false, true} {
-				s.opts.Jitsi.TokenInFragment = fragment
-				dest := s.jitsiURL(tg, "eyJ.eyJ.sig")
+				j.TokenInFragment = fragment
+				dest := j.RoomURL(tg, "eyJ.eyJ.sig")
 				u, err := url.Parse(dest)
 				if err != nil {
 					t.Fatalf("redirect %q does not parse: %v", dest, err)
@@ -50,14 +51,14 @@ func FuzzRedirectStaysOnJitsi(f *testing.F) {
 				}
 			}
 		}
-		if tg, err := s.targetFromState(state); err == nil {
+		if tg, err := j.FromState(state); err == nil {
 			check(tg)
 		}
 		q, err := url.ParseQuery(rawQuery)
 		if err != nil {
 			return
 		}
-		if tg, err := s.parseTarget(rawRoom, q); err == nil {
+		if tg, err := j.Parse(rawRoom, q); err == nil {
 			check(tg)
 		}
 	})
