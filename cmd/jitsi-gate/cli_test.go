@@ -160,7 +160,7 @@ func TestHealthcheckCommand(t *testing.T) {
 	if _, _, err := runCLI(t, "", nil, "healthcheck", "-url", g.base+"/nope"); exitCode(err) != 1 {
 		t.Errorf("healthcheck of a 404: exit %d, want 1", exitCode(err))
 	}
-	if _, _, err := runCLI(t, "", nil, "healthcheck", "-url", "http://"+freePort(t)+"/healthz"); exitCode(err) != 1 {
+	if _, _, err := runCLI(t, "", nil, "healthcheck", "-url", "http://"+closedAddr(t)+"/healthz"); exitCode(err) != 1 {
 		t.Errorf("healthcheck with nothing listening: exit %d, want 1", exitCode(err))
 	}
 }
@@ -209,7 +209,7 @@ func TestHealthcheckFollowsServerListen(t *testing.T) {
 	// The port comes from the config: a config naming a port where
 	// nothing listens fails, although 8080 might answer.
 	other := filepath.Join(t.TempDir(), "other.yaml")
-	if err := os.WriteFile(other, []byte(strings.Replace(cfg, addr, freePort(t), 1)), 0o600); err != nil {
+	if err := os.WriteFile(other, []byte(strings.Replace(cfg, addr, closedAddr(t), 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := runCLI(t, "", fromEnv(other), "healthcheck"); exitCode(err) != 1 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,38 +19,47 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/jitsiverify"
+	"github.com/jitsi-gate/jitsi-gate/internal/testenv"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
 
 const testSecret = "test-hs256-secret-0123456789abcdef0123456789"
 
 // syncBuffer collects the gateway's log for assertions.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type syncBuffer = testenv.SyncBuffer
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+// held are the listeners freePort bound, by address, until a gateway
+// started with that address as server.listen takes one over.
+var held sync.Map
 
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
+// freePort binds 127.0.0.1:0 and returns the address; the gateway the test
+// starts on it gets the bound listener (heldListen), so no other test can
+// take the port in between.
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testenv.Listen(t)
+	addr := ln.Addr().String()
+	held.Store(addr, ln)
+	t.Cleanup(func() { held.Delete(addr) })
+	return addr
+}
+
+// closedAddr is an address on 127.0.0.1 where nothing listens (for tests
+// of what happens then).
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln := testenv.Listen(t)
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// heldListen hands over a listener freePort bound, or listens anew.
+func heldListen(network, address string) (net.Listener, error) {
+	if ln, ok := held.LoadAndDelete(address); ok {
+		return ln.(net.Listener), nil
+	}
+	return net.Listen(network, address)
 }
 
 func hash(t *testing.T, pw string) string {
@@ -180,7 +188,8 @@ func tryStartGateway(t *testing.T, cfg string, getenv func(string) string) (*tes
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"jitsi-gate", "serve", "-config", path}, getenv, strings.NewReader(""), io.Discard, logs)
+		done <- runEnv(ctx, []string{"jitsi-gate", "serve", "-config", path},
+			env{getenv: getenv, stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs, listen: heldListen})
 	}()
 	stopped := false
 	t.Cleanup(func() {

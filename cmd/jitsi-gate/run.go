@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 )
@@ -31,6 +32,9 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// listen opens the server's listeners; net.Listen. Tests hand over
+	// listeners they bound on 127.0.0.1:0 before writing the config.
+	listen func(network, address string) (net.Listener, error)
 }
 
 type command struct {
@@ -56,7 +60,15 @@ func commands() map[string]command {
 // run is the whole program: main passes the process's arguments,
 // environment and streams; tests pass their own.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return runEnv(ctx, args, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, listen: net.Listen})
+}
+
+// runEnv is run with the process's parts in e.
+func runEnv(ctx context.Context, args []string, e env) error {
+	stdout, stderr := e.stdout, e.stderr
+	if e.listen == nil {
+		e.listen = net.Listen
+	}
 	rest := args[1:]
 	name := "serve"
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {

@@ -53,7 +53,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if *listen != "" {
 		addr = *listen
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := e.listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}

@@ -403,8 +403,8 @@ func startProcess(t *testing.T, addr, cfg string) *process {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &process{base: "http://" + addr, log: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		p.done <- run(ctx, []string{"jitsi-gate", "serve", "-config", path},
-			func(string) string { return "" }, strings.NewReader(""), io.Discard, p.log)
+		p.done <- runEnv(ctx, []string{"jitsi-gate", "serve", "-config", path},
+			env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: p.log, listen: heldListen})
 	}()
 	t.Cleanup(func() {
 		if !p.waited {

@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/testenv"
 )
 
 // verdictHead is a valid production-style config; each corpus case edits
@@ -39,27 +37,13 @@ ui: {}
 // verdictHash is a bcrypt hash of "pw" at the minimum cost.
 const verdictHash = "$2a$04$eJm40Z7zXKJTBYtPCT8qDemakeHrDxYmbLiOMhKdzznCB4jmguUxq"
 
-func writeTestKey(t *testing.T, dir, name string, bits int) string {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, bits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, name)
-	data := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestCheckConfigAndServeAgree runs a corpus of broken and valid configs
 // through check-config and serve: the same verdict, the same problems in
 // the same words, each at the expected key.
 func TestCheckConfigAndServeAgree(t *testing.T) {
 	dir := t.TempDir()
-	key2048 := writeTestKey(t, dir, "key.pem", 2048)
-	key1024 := writeTestKey(t, dir, "small.pem", 1024)
+	key2048, _ := testenv.WriteRSAKey(t, dir, "key.pem", 2048, true)
+	key1024, _ := testenv.WriteRSAKey(t, dir, "small.pem", 1024, true)
 	notPEM := filepath.Join(dir, "not.pem")
 	os.WriteFile(notPEM, []byte("hello"), 0o600)
 	shortSecret := filepath.Join(dir, "short-secret")

@@ -42,7 +42,7 @@ var (
 	colorRE    = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
 )
 
-// KnownFeatures returns the context.features keys Jitsi reads (jitsi-contract
+// KnownFeatures returns the context.features keys Jitsi reads (docs/reference/jitsi-contract.md
 // §1.7), the only keys rules[].features accepts.
 func KnownFeatures() []string { return slices.Clone(knownFeatures) }
 

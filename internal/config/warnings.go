@@ -9,7 +9,7 @@ import (
 
 // serverSideFeatures are the features Jitsi enforces on the server; once
 // a token has context.features, every one of them that is missing is off,
-// for moderators too (jitsi-contract §1.7).
+// for moderators too (docs/reference/jitsi-contract.md §1.7).
 var serverSideFeatures = []string{
 	"recording", "livestreaming", "transcription", "outbound-call",
 	"create-polls", "send-groupchat", "file-upload",

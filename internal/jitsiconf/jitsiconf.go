@@ -9,7 +9,7 @@
 // docker-jitsi-meet .env, prosody/jicofo config lines for a Debian install,
 // and config.js lines.
 //
-// Facts come from ../shared/docs/jitsi-contract.md; the section numbers in
+// Facts come from docs/reference/jitsi-contract.md; the section numbers in
 // comments refer to it. The output never contains a secret.
 package jitsiconf
 

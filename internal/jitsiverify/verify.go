@@ -1,5 +1,5 @@
 // Package jitsiverify checks a token the way Jitsi's Prosody does
-// (luajwtjitsi plus token/util.lib.lua, jitsi-contract.md §1), written from
+// (luajwtjitsi plus token/util.lib.lua, docs/reference/jitsi-contract.md §1), written from
 // the contract with the standard library only, so that it does not share a
 // JWT library, and therefore bugs, with the minting side (package token).
 //

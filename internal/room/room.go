@@ -4,7 +4,7 @@
 //
 // The backend-safe name (Name.Safe) is what Jitsi's getBackendSafeRoomName
 // computes: decodeURIComponent, NFKC, toLowerCase, encodeURIComponent,
-// lower-case hex (jitsi-contract.md §6). It is the MUC node Prosody compares
+// lower-case hex (docs/reference/jitsi-contract.md §6). It is the MUC node Prosody compares
 // the token's "room" claim against, so the gateway must produce byte-for-byte
 // the same string. Parse is stricter than Jitsi: inputs that Jitsi would
 // silently reinterpret (slashes, '%' after decoding, look-alike punctuation

@@ -11,7 +11,7 @@
 // secret with HKDF-SHA256, so a cookie of one kind can never be replayed as
 // another. Payloads are compact JSON instead of gorilla's default gob:
 // decoding the user cookie is on the /join hot path and gob is several times
-// slower (docs/performance.md).
+// slower (docs/reference/performance.md).
 //
 // Expiry is enforced twice: by the cookie's Max-Age in the browser and by an
 // expiry time inside the signed payload, checked here against the server's

@@ -599,7 +599,7 @@ func BenchmarkSave(b *testing.B) {
 	}
 }
 
-// BenchmarkLoadGorillaGob is the naive baseline from performance.md: the
+// BenchmarkLoadGorillaGob is the naive baseline from docs/reference/performance.md: the
 // same fields in a sessions Values map, gob-serialised, hash+block keys,
 // decoded through securecookie. Run next to BenchmarkLoad to compare.
 func BenchmarkLoadGorillaGob(b *testing.B) {

@@ -1,4 +1,4 @@
-// Package token mints the JWTs Jitsi's Prosody accepts (jitsi-contract.md
+// Package token mints the JWTs Jitsi's Prosody accepts (docs/reference/jitsi-contract.md
 // §0–§2, §7) and publishes the public keys Prosody fetches for RS256.
 //
 // The wire format is fixed by Prosody's luajwtjitsi and token/util.lib.lua,

@@ -303,7 +303,7 @@ func TestNewSignerErrors(t *testing.T) {
 }
 
 func TestASAPFileName(t *testing.T) {
-	// Vector from jitsi-contract.md §2.1.
+	// Vector from docs/reference/jitsi-contract.md §2.1.
 	if got := ASAPFileName("classroom-gw-2026-09"); got != "7cc60ad5b4181e29ce061c857dc43bfd75e474a78d20264f6851aaf0736a33c5.pem" {
 		t.Errorf("ASAPFileName = %q", got)
 	}
@@ -544,7 +544,7 @@ func BenchmarkMintRS256(b *testing.B) {
 }
 
 // BenchmarkRawHMACSHA256 and BenchmarkRawRSASignPKCS1v15 are the floors
-// Mint is compared with (performance.md: RS256 within 1.1× raw RSA).
+// Mint is compared with (docs/reference/performance.md: RS256 within 1.1× raw RSA).
 func BenchmarkRawHMACSHA256(b *testing.B) {
 	s, _ := NewHS256(secret)
 	tok, _ := s.Mint(teacherClaims())

@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -274,19 +273,4 @@ func freePort(t *testing.T) int {
 }
 
 // syncBuffer is a bytes.Buffer safe for the writer goroutines of a process.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testenv.SyncBuffer
