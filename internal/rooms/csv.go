@@ -133,6 +133,8 @@ type csvRoom struct {
 	first   map[string]csvValue
 	slots   []csvSlot
 	windows []csvWindow
+	// bad: one of its lines has a problem.
+	bad bool
 }
 
 type csvValue struct {
@@ -160,15 +162,15 @@ type csvWindow struct {
 // nothing is written. Rooms that are not in the file are left alone.
 func (s *Service) Import(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportReport, error) {
 	groups, errs := s.readCSV(r)
-	if len(errs) > 0 {
-		return nil, importError(errs)
-	}
 	type planned struct {
 		group *csvRoom
 		rec   store.Room
 	}
 	var plan []planned
 	for _, g := range groups {
+		if g.bad {
+			continue // its line problems are reported; the room's would repeat them
+		}
 		rec, errs2 := s.csvRoomRecord(g)
 		errs = append(errs, errs2...)
 		if len(errs2) == 0 {
@@ -332,7 +334,13 @@ func (s *Service) readCSV(r io.Reader) ([]*csvRoom, []LineError) {
 		}
 		g, lineErrs := s.addCSVLine(byKey, line, vals)
 		errs = append(errs, lineErrs...)
-		if g != nil && len(g.lines) == 1 {
+		if g == nil {
+			continue
+		}
+		if len(lineErrs) > 0 {
+			g.bad = true
+		}
+		if len(g.lines) == 1 {
 			groups = append(groups, g)
 		}
 	}
@@ -474,11 +482,12 @@ func (s *Service) addCSVLine(byKey map[cacheKey]*csvRoom, line int, v map[string
 			bad("end_date", "only for one-off dates; a weekly slot ends on its day")
 		}
 		sl := SlotSpec{Day: day, Start: v["start"], End: v["end"]}
-		if _, err := schedule.ParseDay(day); err != nil {
-			bad("day", "%v", err)
+		_, dayErr := schedule.ParseDay(day)
+		if dayErr != nil {
+			bad("day", "%v", dayErr)
 		}
 		start, end, ok := clocks(v, bad)
-		if ok {
+		if ok && dayErr == nil {
 			if _, err := schedule.ParseSlot(fmt.Sprintf("%s %s-%s", day, start, end)); err != nil {
 				bad("end", "%v", err)
 			}
