@@ -244,7 +244,7 @@ func TestExportImportIsANoOp(t *testing.T) {
 				}},
 			{Name: "Lehrerzimmer", Tenant: "school-b", OpenEarly: "0m"},
 			{Name: "Elternabend", Timezone: "America/New_York", OpenEarly: "1h30m", MaxOccupants: 200,
-				Weekly: []SlotSpec{{Day: "wed", Start: "19:00", End: "24:00"}, {Day: "mon", Start: "00:00", End: "01:00"}},
+				Weekly:  []SlotSpec{{Day: "wed", Start: "19:00", End: "24:00"}, {Day: "mon", Start: "00:00", End: "01:00"}},
 				Windows: []WindowSpec{{Start: "2026-09-09T18:00:00-04:00", End: "2026-09-09T19:00:00-04:00"}}},
 		}
 		for _, sp := range specs {
