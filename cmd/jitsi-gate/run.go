@@ -53,6 +53,8 @@ func commands() map[string]command {
 		"healthcheck":   {"exit 0 when the gateway's /healthz answers 200 (Docker HEALTHCHECK)", runHealthcheck},
 		"jitsi-config":  {"print the Jitsi-side settings (.env, prosody, config.js) that match the config", runJitsiConfig},
 		"doctor":        {"check a running Jitsi and this gateway against the config; print manual tests", runDoctor},
+		"rooms":         {"create, change, list, import and export registered rooms (docs/rooms.md)", runRooms},
+		"migrate":       {"apply the database schema migrations and print the version", runMigrate},
 		"version":       {"print the version", runVersion},
 	}
 }

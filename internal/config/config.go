@@ -24,6 +24,12 @@ type Config struct {
 	RateLimit RateLimit `yaml:"rate_limit"`
 	// Metrics is the Prometheus listener, off unless configured.
 	Metrics Metrics `yaml:"metrics"`
+	// Store is the database of the room registry and session records.
+	Store Store `yaml:"store"`
+	// Rooms are the defaults of registered rooms.
+	Rooms Rooms `yaml:"rooms"`
+	// Reservations is Prosody's mod_reservations API (off without a token).
+	Reservations Reservations `yaml:"reservations"`
 
 	// lines maps key paths to their line in the file; envOf maps key paths
 	// whose whole value was one ${NAME} to NAME. Both are filled by Parse.
@@ -281,4 +287,65 @@ type Metrics struct {
 	// the numbers are for the operator) that serves /metrics. Empty, the
 	// default, switches metrics off.
 	Listen string `yaml:"listen"`
+}
+
+// Store selects the database.
+type Store struct {
+	// Driver is sqlite (embedded, one process; the default) or postgres
+	// (several replicas share one database).
+	Driver string `yaml:"driver"`
+	// Path is the SQLite database file (sqlite only), relative to the
+	// directory of the config file like every file name; default
+	// DefaultStorePath.
+	Path string `yaml:"path"`
+	// DSN is the PostgreSQL connection string (postgres only). It is a
+	// secret (it may hold a password) and is never printed.
+	DSN     string `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
+}
+
+// Rooms holds the defaults of registered rooms.
+type Rooms struct {
+	// Timezone is the IANA zone of weekly slots when a room names none.
+	// Validate only checks that it is set; the room service loads it.
+	Timezone string `yaml:"timezone"`
+	// OpenEarly is how long before a slot organizers may open a room, for
+	// rooms that set none. A pointer: 0 (not early) differs from "not set".
+	OpenEarly *time.Duration `yaml:"open_early"`
+	// Grace is added to the end of a slot before Prosody closes the room,
+	// so a running lesson is not cut off on the minute. A pointer: 0 (no
+	// grace) differs from "not set".
+	Grace *time.Duration `yaml:"grace"`
+}
+
+// Reservations configures the API Prosody's mod_reservations asks before
+// it creates a room.
+type Reservations struct {
+	// Token is the bearer token Prosody sends (reservations_api_headers);
+	// no token means the API is off. Its length is checked by the
+	// reservation component.
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+	// UnregisteredRooms is deny (only registered rooms can be created) or
+	// allow (any room, reserved for DefaultDuration).
+	UnregisteredRooms string `yaml:"unregistered_rooms"`
+	// DefaultDuration is how long rooms without a time window are reserved
+	// (registered rooms without slots, and unregistered ones under allow).
+	DefaultDuration time.Duration `yaml:"default_duration"`
+}
+
+// Enabled reports whether the reservation API is on (a token is set).
+func (r Reservations) Enabled() bool { return r.Token != "" }
+
+// Early returns rooms.open_early and rooms.grace with their defaults for a
+// Config that did not go through ApplyDefaults.
+func (r Rooms) Early() (openEarly, grace time.Duration) {
+	openEarly, grace = DefaultOpenEarly, DefaultGrace
+	if r.OpenEarly != nil {
+		openEarly = *r.OpenEarly
+	}
+	if r.Grace != nil {
+		grace = *r.Grace
+	}
+	return openEarly, grace
 }

@@ -20,6 +20,16 @@ const (
 	DefaultRateLimitWindow = time.Minute
 	DefaultTitle           = "jitsi-gate"
 	DefaultLanguage        = "en"
+	DefaultStoreDriver     = "sqlite"
+	// DefaultStorePath is the SQLite file when store.path is not set:
+	// relative, so next to the config file (for the built-in demo
+	// configuration: in the working directory).
+	DefaultStorePath           = "jitsi-gate.db"
+	DefaultRoomsTimezone       = "Europe/Berlin"
+	DefaultOpenEarly           = 10 * time.Minute
+	DefaultGrace               = 5 * time.Minute
+	DefaultUnregisteredRooms   = "deny"
+	DefaultReservationDuration = 24 * time.Hour
 )
 
 // DefaultRateLimitUserGlobalFactor × per_user is the default
@@ -98,6 +108,22 @@ func (c *Config) ApplyDefaults() {
 	setInt(&c.RateLimit.PerUserGlobal, DefaultRateLimitUserGlobalFactor*c.RateLimit.PerUser)
 	setInt(&c.RateLimit.PerIP, DefaultRateLimitIP)
 	setDur(&c.RateLimit.Window, DefaultRateLimitWindow)
+
+	setStr(&c.Store.Driver, DefaultStoreDriver)
+	if c.Store.Driver == "sqlite" {
+		setStr(&c.Store.Path, DefaultStorePath)
+	}
+	setStr(&c.Rooms.Timezone, DefaultRoomsTimezone)
+	if c.Rooms.OpenEarly == nil {
+		d := DefaultOpenEarly
+		c.Rooms.OpenEarly = &d
+	}
+	if c.Rooms.Grace == nil {
+		d := DefaultGrace
+		c.Rooms.Grace = &d
+	}
+	setStr(&c.Reservations.UnregisteredRooms, DefaultUnregisteredRooms)
+	setDur(&c.Reservations.DefaultDuration, DefaultReservationDuration)
 
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "text")

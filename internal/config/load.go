@@ -262,4 +262,7 @@ func (c *Config) resolveFiles(baseDir string, col *collector) {
 	}
 	resolve(&c.UI.LogoFile)
 	resolve(&c.UI.TemplatesDir)
+	resolve(&c.Store.Path)
+	secret("store.dsn_file", &c.Store.DSN, &c.Store.DSNFile)
+	secret("reservations.token_file", &c.Reservations.Token, &c.Reservations.TokenFile)
 }

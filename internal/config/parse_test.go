@@ -73,6 +73,15 @@ func TestDefaults(t *testing.T) {
 		{"metrics.listen (off)", c.Metrics.Listen, ""},
 		{"ui.title", c.UI.Title, "jitsi-gate"},
 		{"ui.default_language", c.UI.DefaultLanguage, "en"},
+		{"store.driver", c.Store.Driver, "sqlite"},
+		{"store.path is absolute", filepath.IsAbs(c.Store.Path), true},
+		{"store.path", filepath.Base(c.Store.Path), "jitsi-gate.db"},
+		{"rooms.timezone", c.Rooms.Timezone, "Europe/Berlin"},
+		{"rooms.open_early", *c.Rooms.OpenEarly, 10 * time.Minute},
+		{"rooms.grace", *c.Rooms.Grace, 5 * time.Minute},
+		{"reservations.unregistered_rooms", c.Reservations.UnregisteredRooms, "deny"},
+		{"reservations.default_duration", c.Reservations.DefaultDuration, 24 * time.Hour},
+		{"reservations off", c.Reservations.Enabled(), false},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -457,6 +466,50 @@ func TestSecretFiles(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("%s = %q, want %q", tt.name, tt.got, tt.want)
 		}
+	}
+}
+
+// TestStoreAndReservationSecrets: the DSN and the reservation token are
+// secrets with _file variants; the postgres driver gets no SQLite path by
+// default; open_early and grace keep an explicit 0.
+func TestStoreAndReservationSecrets(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "dsn", "postgres://gate:pw@127.0.0.1:5432/gate\n")
+	writeFile(t, dir, "token", "0123456789abcdef0123456789abcdef\n")
+	c, err := Parse([]byte(baseYAML()+`store: {driver: postgres, dsn_file: dsn}
+rooms: {timezone: Europe/Vienna, open_early: 0s, grace: 0s}
+reservations: {token_file: token, unregistered_rooms: allow, default_duration: 2h}
+`), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	openEarly, grace := c.Rooms.Early()
+	for _, tt := range []struct {
+		name      string
+		got, want any
+	}{
+		{"dsn", c.Store.DSN, "postgres://gate:pw@127.0.0.1:5432/gate"},
+		{"no sqlite path for postgres", c.Store.Path, ""},
+		{"token", c.Reservations.Token, "0123456789abcdef0123456789abcdef"},
+		{"enabled", c.Reservations.Enabled(), true},
+		{"policy", c.Reservations.UnregisteredRooms, "allow"},
+		{"default_duration", c.Reservations.DefaultDuration, 2 * time.Hour},
+		{"timezone", c.Rooms.Timezone, "Europe/Vienna"},
+		{"open_early 0 kept", openEarly, time.Duration(0)},
+		{"grace 0 kept", grace, time.Duration(0)},
+	} {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("%s = %#v, want %#v", tt.name, tt.got, tt.want)
+		}
+	}
+
+	// A problem with the DSN never shows the DSN.
+	ps := parseProblemsIn(t, baseYAML()+"store: {driver: postgres, dsn: \"postgres://gate:hunter2@db/gate\", dsn_file: dsn}\n", dir, nil)
+	if _, ok := findProblem(ps, "store.dsn_file", "both the value and the _file variant"); !ok {
+		t.Errorf("dsn and dsn_file: %v", ps)
+	}
+	if strings.Contains(ps.Error(), "hunter2") {
+		t.Errorf("a problem shows the DSN's password:\n%v", ps)
 	}
 }
 

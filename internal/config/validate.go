@@ -82,6 +82,9 @@ func (c *Config) Validate() error {
 	c.validateLog(v)
 	c.validateRateLimit(v)
 	c.validateMetrics(v)
+	c.validateStore(v)
+	c.validateRooms(v)
+	c.validateReservations(v)
 	c.validateDemoSecrets(v)
 	if len(v.problems) == 0 {
 		return nil
@@ -730,5 +733,69 @@ func (c *Config) validateDemoSecrets(v *collector) {
 		p := index("backends", i)
 		check(p+".bind_password", b.LDAP.BindPassword, "a real bind password")
 		check(p+".client_secret", b.OIDC.ClientSecret, "a real client secret")
+	}
+}
+
+// Bounds of the rooms and reservations durations.
+const (
+	maxOpenEarly       = 24 * time.Hour
+	maxGrace           = 2 * time.Hour
+	maxDefaultDuration = 7 * 24 * time.Hour
+)
+
+func (c *Config) validateStore(v *collector) {
+	s := c.Store
+	switch s.Driver {
+	case "sqlite":
+		if strings.TrimSpace(s.Path) == "" {
+			v.add("store.path", "is required for driver: sqlite", "e.g. /var/lib/jitsi-gate/jitsi-gate.db")
+		}
+		if s.DSN != "" || s.DSNFile != "" {
+			v.add("store.dsn", "is only used with driver: postgres", "remove it, or set driver: postgres")
+		}
+	case "postgres":
+		if s.Path != "" {
+			v.add("store.path", "is only used with driver: sqlite", "remove it; PostgreSQL is reached through dsn")
+		}
+		if s.DSN == "" && s.DSNFile == "" {
+			v.add("store.dsn", "is required for driver: postgres",
+				"e.g. dsn_file: /run/secrets/jitsi_gate_dsn holding postgres://gate:PASSWORD@db:5432/gate?sslmode=verify-full")
+		}
+	default:
+		hint := "sqlite (embedded, one gateway process) or postgres (several replicas)"
+		if s := closest(s.Driver, []string{"sqlite", "postgres"}); s != "" {
+			hint = fmt.Sprintf("did you mean %q?", s)
+		}
+		v.add("store.driver", fmt.Sprintf("%q is not a database driver", s.Driver), hint)
+	}
+}
+
+func (c *Config) validateRooms(v *collector) {
+	r := c.Rooms
+	if strings.TrimSpace(r.Timezone) == "" {
+		v.add("rooms.timezone", "must not be empty", "an IANA name, e.g. Europe/Berlin")
+	}
+	openEarly, grace := r.Early()
+	if openEarly < 0 || openEarly > maxOpenEarly {
+		v.add("rooms.open_early", fmt.Sprintf("%s is not between 0s and %s", openEarly, maxOpenEarly),
+			"e.g. 10m: organizers may open the room that long before the slot")
+	}
+	if grace < 0 || grace > maxGrace {
+		v.add("rooms.grace", fmt.Sprintf("%s is not between 0s and %s", grace, maxGrace),
+			"e.g. 5m: Prosody closes the room that long after the slot ends")
+	}
+}
+
+func (c *Config) validateReservations(v *collector) {
+	r := c.Reservations
+	switch r.UnregisteredRooms {
+	case "deny", "allow":
+	default:
+		v.add("reservations.unregistered_rooms", fmt.Sprintf("%q is not a policy", r.UnregisteredRooms),
+			"deny (only registered rooms can be opened) or allow")
+	}
+	if r.DefaultDuration <= 0 || r.DefaultDuration > maxDefaultDuration {
+		v.add("reservations.default_duration", fmt.Sprintf("%s is not between 1s and %s", r.DefaultDuration, maxDefaultDuration),
+			"e.g. 24h: how long Prosody keeps a room that has no time window")
 	}
 }

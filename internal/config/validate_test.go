@@ -282,6 +282,22 @@ func TestValidate(t *testing.T) {
 		{"rate per_user", func(c *Config, _ string) { c.RateLimit.PerUser = -1 }, "rate_limit.per_user", "greater than 0", ""},
 		{"rate per_ip", func(c *Config, _ string) { c.RateLimit.PerIP = -5 }, "rate_limit.per_ip", "greater than 0", ""},
 		{"rate per_user_global below per_user", func(c *Config, _ string) { c.RateLimit.PerUserGlobal = c.RateLimit.PerUser - 1 }, "rate_limit.per_user_global", "at least per_user", ""},
+
+		// store, rooms, reservations
+		{"store driver unknown", func(c *Config, _ string) { c.Store.Driver = "postgresql" }, "store.driver", "not a database driver", `"postgres"`},
+		{"store sqlite without path", func(c *Config, _ string) { c.Store.Path = " " }, "store.path", "required for driver: sqlite", ""},
+		{"store sqlite with dsn", func(c *Config, _ string) { c.Store.DSN = "postgres://x" }, "store.dsn", "only used with driver: postgres", ""},
+		{"store postgres without dsn", func(c *Config, _ string) { c.Store.Driver, c.Store.Path = "postgres", "" }, "store.dsn", "required for driver: postgres", "dsn_file"},
+		{"store postgres with path", func(c *Config, _ string) { c.Store.Driver, c.Store.DSN = "postgres", "postgres://db/gate" }, "store.path", "only used with driver: sqlite", ""},
+		{"store postgres fine", func(c *Config, _ string) {
+			c.Store.Driver, c.Store.Path, c.Store.DSN = "postgres", "", "postgres://db/gate"
+		}, "", "", ""},
+		{"rooms timezone empty", func(c *Config, _ string) { c.Rooms.Timezone = " " }, "rooms.timezone", "must not be empty", "IANA"},
+		{"rooms open_early 0 is fine", func(c *Config, _ string) { c.Rooms.OpenEarly = ptr(time.Duration(0)) }, "", "", ""},
+		{"rooms open_early negative", func(c *Config, _ string) { c.Rooms.OpenEarly = ptr(-time.Minute) }, "rooms.open_early", "between 0s and 24h0m0s", ""},
+		{"rooms grace too long", func(c *Config, _ string) { c.Rooms.Grace = ptr(3 * time.Hour) }, "rooms.grace", "between 0s and 2h0m0s", ""},
+		{"reservations policy unknown", func(c *Config, _ string) { c.Reservations.UnregisteredRooms = "open" }, "reservations.unregistered_rooms", "not a policy", "deny"},
+		{"reservations default_duration negative", func(c *Config, _ string) { c.Reservations.DefaultDuration = -time.Hour }, "reservations.default_duration", "between 1s", ""},
 		{"rate window", func(c *Config, _ string) { c.RateLimit.Window = -time.Second }, "rate_limit.window", "greater than 0", ""},
 	}
 	for _, tt := range tests {

@@ -337,6 +337,11 @@ func slug(h string) string {
 func TestDocsLinks(t *testing.T) {
 	var pages []string
 	err := filepath.WalkDir("../../docs", func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && d.Name() == "reference" {
+			// Reference material kept as it was written (its code
+			// excerpts look like links); our own pages link into it.
+			return filepath.SkipDir
+		}
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".md") {
 			pages = append(pages, p)
 		}

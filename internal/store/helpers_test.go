@@ -2,16 +2,10 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for the admin connection
 
 	"github.com/jitsi-gate/jitsi-gate/internal/testenv"
 )
@@ -64,39 +58,11 @@ func newTestDB(t testing.TB, driver string) *testDB {
 	return d
 }
 
-// createPostgresDB creates a database with a random name on the test
-// cluster and returns its DSN; it is dropped (connections closed by force)
-// when the test ends.
+// createPostgresDB creates a fresh database on the test cluster (dropped
+// when the test ends) and returns its DSN.
 func createPostgresDB(t testing.TB) string {
 	t.Helper()
-	admin := testenv.Postgres(t)
-	if admin == "" {
-		return "" // skipped
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatalf("GATEWAY_TEST_POSTGRES_DSN: %v", err)
-	}
-	var b [8]byte
-	rand.Read(b[:])
-	name := "store_test_" + hex.EncodeToString(b[:])
-	adminDB, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatalf("connect to the test cluster: %v", err)
-	}
-	ctx := context.Background()
-	if _, err := adminDB.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		adminDB.Close()
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		defer adminDB.Close()
-		if _, err := adminDB.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
+	return testenv.PostgresDB(t, "store_test_")
 }
 
 // fakeClock is a settable clock for Config.Now.

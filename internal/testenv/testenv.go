@@ -15,15 +15,21 @@ package testenv
 
 import (
 	"context"
+	cryptorand "crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for PostgresDB's admin connection
 )
 
 // Callback ports for which the test Dex has redirect URIs registered
@@ -164,6 +170,42 @@ func Postgres(t testing.TB) string {
 		return ""
 	}
 	return dsn
+}
+
+// PostgresDB creates an empty database with a random name (prefix, then
+// 16 hex digits) on the test cluster and returns its DSN; the database is
+// dropped, its connections closed by force, when the test ends. It skips
+// (fails in CI) like Postgres when there is no cluster, returning "".
+func PostgresDB(t testing.TB, prefix string) string {
+	t.Helper()
+	admin := Postgres(t)
+	if admin == "" {
+		return "" // skipped
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("testenv: GATEWAY_TEST_POSTGRES_DSN: %v", err)
+	}
+	var b [8]byte
+	cryptorand.Read(b[:])
+	name := prefix + hex.EncodeToString(b[:])
+	adminDB, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatalf("testenv: connect to the test cluster: %v", err)
+	}
+	ctx := context.Background()
+	if _, err := adminDB.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		adminDB.Close()
+		t.Fatalf("testenv: create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		defer adminDB.Close()
+		if _, err := adminDB.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("testenv: drop database %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
 }
 
 // OIDCEnv describes the test Dex. Both clients accept the redirect URIs
