@@ -58,7 +58,7 @@ func benchServer(b *testing.B, signer *token.Signer) (http.Handler, *http.Cookie
 		b.Fatal(err)
 	}
 	publicURL, _ := url.Parse("http://127.0.0.1")
-	grants, err := grant.New(pol, grant.Settings{XMPPDomain: "meet.jitsi", Issuer: "jitsi-gate", Audience: "jitsi-gate", TokenLifetime: time.Hour})
+	grants, err := grant.New(pol, grant.Settings{XMPPDomain: "meet.jitsi", Issuer: "jitsi-gate", Audience: "jitsi-gate", TokenLifetime: time.Hour}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

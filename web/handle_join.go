@@ -68,8 +68,20 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 			http.Redirect(w, r, s.loginPath(t), http.StatusSeeOther)
 			return
 		}
-		g := grants.Grant(grant.Request{Identity: u.Identity, Room: t.Room, Tenant: t.Tenant}, now())
+		g, err := grants.Grant(ctx, grant.Request{Identity: u.Identity, Room: t.Room, Tenant: t.Tenant}, now())
+		if err != nil {
+			s.log.ErrorContext(ctx, "room registry unavailable", "room", t.Room.Safe, "tenant", t.Tenant, "err", err)
+			w.Header().Set("Retry-After", "10")
+			s.fail(w, r, http.StatusServiceUnavailable, s.joinPath(t), "error.registry_unavailable")
+			return
+		}
 		d := g.Decision
+		if g.Closed {
+			s.log.InfoContext(ctx, "room closed", "backend", u.Backend, "user", u.Subject, "rule", d.Rule,
+				"room", t.Room.Safe, "tenant", t.Tenant, "room_role", g.RoomRole)
+			renderClosed(s, w, r, &u, g, t, now())
+			return
+		}
 		if !d.Allowed {
 			s.log.InfoContext(ctx, "access denied", "backend", u.Backend, "user", u.Subject,
 				"groups", u.Groups, "room", t.Room.Safe, "tenant", t.Tenant, "reason", d.Reason)
@@ -100,6 +112,36 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 			w.WriteHeader(http.StatusFound)
 		}
 	})
+}
+
+// closedPage is the data of closed.html.
+type closedPage struct {
+	Title   string
+	Opens   string // "on Monday, 30 November at 08:00", "" when no date is left
+	Early   bool   // the user is an organizer and may come open_early before
+	Retry   string
+	Welcome string
+}
+
+// renderClosed tells a user the rules admit when the room opens (403: no
+// token now).
+func renderClosed(s *site, w http.ResponseWriter, r *http.Request, u *session.User, g grant.Grant, t target.Target, now time.Time) {
+	tr := s.translator(w, r)
+	title := g.Room.Title
+	if title == "" {
+		title = g.Room.Display
+	}
+	p := closedPage{Title: title, Retry: s.joinPath(t), Welcome: s.path("/"),
+		Early: g.RoomRole == "organizer" && g.Room.Schedule.OpenEarly > 0}
+	if g.Availability.HasNext {
+		p.Opens = tr.When(g.Availability.OpensAt, now)
+	}
+	if !g.Availability.OpensAt.IsZero() {
+		if secs := int(g.Availability.OpensAt.Sub(now).Seconds()); secs > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(secs))
+		}
+	}
+	s.render(w, r, http.StatusForbidden, "closed", "closed.heading", u, p)
 }
 
 // auditToken is the audit line: who got which rights where. Never the

@@ -37,6 +37,12 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	mux.Handle("GET "+p("/join/{room}"), handleJoin(s, jitsi, deps.Grants, signer, cl, pv, now))
 	mux.Handle("GET "+p("/logout"), handleLogout(s, jitsi, backends))
 
+	if deps.Reservations != nil {
+		// Prosody's mod_reservations; the handler routes and authenticates
+		// below this prefix itself, outside the page middleware's CSRF
+		// check (it is a bearer-token API, not a browser form).
+		mux.Handle(p("/reservations/"), deps.Reservations)
+	}
 	mux.Handle("GET "+p("/asap/{file}"), handleASAPKey(deps.PublicKeys, deps.Logger, cl))
 	mux.Handle("GET "+p("/.well-known/jwks.json"), handleJWKS(deps.PublicKeys))
 

@@ -95,6 +95,10 @@ type Deps struct {
 	// PublicKeys are served to Prosody for RS256; nil for HS256.
 	PublicKeys *token.PublicKeySet
 	Sessions   *session.Manager
+	// Reservations is Prosody's reservation API, mounted at
+	// <public_url>/reservations/ (it checks its own bearer token); nil
+	// when reservations are off.
+	Reservations http.Handler
 	// Templates holds the page templates (embedded, possibly overlaid by
 	// ui.templates_dir); Static holds CSS, JS and images.
 	Templates fs.FS

@@ -25,9 +25,23 @@ func runCLI(t *testing.T, stdin string, getenv func(string) string, args ...stri
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
+	getenv = withTestDB(t, getenv)
 	var out, errOut strings.Builder
 	err = run(context.Background(), append([]string{"jitsi-gate"}, args...), getenv, strings.NewReader(stdin), &out, &errOut)
 	return out.String(), errOut.String(), err
+}
+
+// withTestDB points the built-in demo configuration's store
+// (${JITSI_GATE_DB:-jitsi-gate.db}, in the working directory) at a file of
+// the test's own.
+func withTestDB(t *testing.T, getenv func(string) string) func(string) string {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	return func(k string) string {
+		if v := getenv(k); v != "" || k != "JITSI_GATE_DB" {
+			return v
+		}
+		return db
+	}
 }
 
 func exitCode(err error) int {

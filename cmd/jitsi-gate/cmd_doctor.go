@@ -37,11 +37,12 @@ func runDoctor(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return exitError{code: 1, msg: "jitsi-gate doctor: " + err.Error()}
 	}
-	g, err := build(cfg, newLogger(io.Discard, cfg.Log))
+	g, err := build(ctx, cfg, newLogger(io.Discard, cfg.Log))
 	if err != nil {
 		printProblems(e.stderr, *configPath, err)
 		return exitError{code: 1}
 	}
+	defer g.Close()
 	report, err := doctor.Run(ctx, doctor.Options{
 		Config: cfg, Settings: settings, JitsiURL: *jitsiURL, Signer: g.signer, Grants: g.grants, Timeout: *timeout,
 	})

@@ -40,10 +40,11 @@ func runExplain(ctx context.Context, e env, args []string) error {
 	}
 	username := fs.Arg(0)
 
-	g, err := loadGateway(*configPath, e)
+	g, err := loadGateway(ctx, *configPath, e)
 	if err != nil {
 		return err
 	}
+	defer g.Close()
 	cfg := g.cfg
 	b, err := pickBackend(cfg, *backendID)
 	if err != nil {
@@ -104,7 +105,10 @@ func runExplain(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(w, "Identity:   username %q, subject %q, name %q, email %q\n", id.Username, id.Subject, id.Name, id.Email)
 
-	gr := g.grants.Grant(grant.Request{Identity: id, Room: rn, Tenant: t}, time.Now())
+	gr, err := g.grants.Grant(ctx, grant.Request{Identity: id, Room: rn, Tenant: t}, time.Now())
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
 	d := gr.Decision
 	fmt.Fprintf(w, "\nRoom %q", rn.Safe)
 	if t != "" {

@@ -55,11 +55,12 @@ func runCheckConfig(ctx context.Context, e env, args []string) error {
 	// Build every component too: that finds what only a real attempt
 	// finds (a key file that is not a key, a backend refusing its settings).
 	logger := newLogger(io.Discard, cfg.Log)
-	g, err := build(cfg, logger)
+	g, err := build(ctx, cfg, logger)
 	if err != nil {
 		printProblems(e.stdout, *configPath, err)
 		return exitError{code: 1}
 	}
+	defer g.Close()
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(e.stdout, "warning: %s\n", w.String())
 	}
@@ -99,7 +100,7 @@ func runHashPassword(_ context.Context, e env, args []string) error {
 // runToken mints a token for a user and room the way /join would, from the
 // config's rules, so an admin can test Jitsi without a browser (like jitok,
 // but with the real rules).
-func runToken(_ context.Context, e env, args []string) error {
+func runToken(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "token", "-config FILE -user NAME -groups a,b -room ROOM [-tenant T] [-json]")
 	configPath := fs.String("config", "", "config file; empty: the built-in demo configuration")
 	user := fs.String("user", "", "username (context.user.id is <backend>:<user>)")
@@ -117,10 +118,11 @@ func runToken(_ context.Context, e env, args []string) error {
 		fs.Usage()
 		return exitError{code: 2, msg: "jitsi-gate token: -user and -room are required"}
 	}
-	g, err := loadGateway(*configPath, e)
+	g, err := loadGateway(ctx, *configPath, e)
 	if err != nil {
 		return err
 	}
+	defer g.Close()
 	cfg := g.cfg
 	rn, err := room.Parse(*roomName)
 	if err != nil {
@@ -141,7 +143,10 @@ func runToken(_ context.Context, e env, args []string) error {
 		}
 	}
 	id := auth.Identity{Backend: be, Subject: *user, Username: *user, Name: *name, Email: *email, Groups: gs}
-	gr := g.grants.Grant(grant.Request{Identity: id, Room: rn, Tenant: t}, time.Now())
+	gr, err := g.grants.Grant(ctx, grant.Request{Identity: id, Room: rn, Tenant: t}, time.Now())
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
 	d, claims := gr.Decision, gr.Claims
 	if !d.Allowed {
 		return exitError{code: 3, msg: "jitsi-gate token: denied: " + d.Reason}

@@ -38,11 +38,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 	for _, w := range cfg.Warnings() {
 		logger.Warn("configuration", "key", w.Path, "advice", w.Message, "hint", w.Hint)
 	}
-	g, err := build(cfg, logger)
+	g, err := build(ctx, cfg, logger)
 	if err != nil {
 		printProblems(e.stderr, *configPath, err)
 		return exitError{code: 1, msg: "jitsi-gate: not starting because of the configuration problems above"}
 	}
+	defer g.Close()
 	handler, draining := g.handler, g.draining
 	for _, o := range g.oidcs {
 		// Discovery in the background: pages work while a provider is down.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -135,13 +136,13 @@ func TestCheckConfigAndServeAgree(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkOut, _, checkErr := runCLI(t, "", nil, "check-config", "-config", path)
-			// serve with a cancelled context: it builds, listens and
-			// stops at once when the config is good.
+			// serve: it builds and, when the config is good, listens;
+			// then it is stopped.
 			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			var serveOut, serveErr strings.Builder
+			defer cancel()
+			serveErr := &stopOnListening{cancel: cancel}
 			err := run(ctx, []string{"jitsi-gate", "serve", "-config", path}, func(string) string { return "" },
-				strings.NewReader(""), &serveOut, &serveErr)
+				strings.NewReader(""), io.Discard, serveErr)
 
 			if (exitCode(checkErr) == 0) != (err == nil) {
 				t.Fatalf("verdicts differ: check-config exit %d, serve %v\ncheck-config:\n%s\nserve:\n%s", exitCode(checkErr), err, checkOut, serveErr.String())
@@ -173,6 +174,21 @@ func TestCheckConfigAndServeAgree(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stopOnListening collects serve's output and stops it (cancel) once it
+// says it is listening.
+type stopOnListening struct {
+	testenv.SyncBuffer
+	cancel context.CancelFunc
+}
+
+func (s *stopOnListening) Write(p []byte) (int, error) {
+	n, err := s.SyncBuffer.Write(p)
+	if strings.Contains(s.SyncBuffer.String(), "jitsi-gate listening") {
+		s.cancel()
+	}
+	return n, err
 }
 
 // problemLines are the "  - path (line N): message" lines of a problem list.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -25,8 +26,11 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
+	"github.com/jitsi-gate/jitsi-gate/internal/reservation"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
+	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/store"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 	staticfiles "github.com/jitsi-gate/jitsi-gate/static"
@@ -57,11 +61,11 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 // loadGateway loads the config at path (the built-in demo for "") and
 // builds the gateway, printing every problem to stderr. The commands that
 // mint or explain tokens use it, so they see what serve would run.
-func loadGateway(path string, e env) (*gateway, error) {
+func loadGateway(ctx context.Context, path string, e env) (*gateway, error) {
 	cfg, err := loadConfig(path, e.getenv)
 	if err == nil {
 		var g *gateway
-		if g, err = build(cfg, newLogger(io.Discard, cfg.Log)); err == nil {
+		if g, err = build(ctx, cfg, newLogger(io.Discard, cfg.Log)); err == nil {
 			return g, nil
 		}
 	}
@@ -84,6 +88,8 @@ type gateway struct {
 	statics   map[string]*static.Authenticator
 	oidcs     []*oidc.Authenticator
 	sessions  *session.Manager
+	store     *store.Store
+	rooms     *rooms.Service
 	handler   http.Handler
 	// draining turns /readyz to 503 during a graceful shutdown (serve.go).
 	draining *atomic.Bool
@@ -93,17 +99,31 @@ type gateway struct {
 // runs them (check-config calls it too, so whatever check-config accepts,
 // serve starts). Each component checks its own settings in its
 // constructor; what they refuse comes back as config problems with the
-// key path and line, all at once.
-func build(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
+// key path and line, all at once. The caller closes g (the store).
+func build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*gateway, error) {
 	g := &gateway{cfg: cfg, ldaps: make(map[string]*ldap.Authenticator),
 		statics: make(map[string]*static.Authenticator), draining: new(atomic.Bool)}
 	ps := &problems{cfg: cfg}
 
+	st, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		ps.add("store", err)
+	} else {
+		g.store = st
+		if g.rooms, err = newRoomService(cfg, st, logger); err != nil {
+			ps.add("rooms", err)
+		}
+	}
+
 	g.policy = buildPolicy(cfg.Rules, ps)
 	if g.policy != nil {
-		var err error
+		_, grace := cfg.Rooms.Early()
+		var registry grant.Rooms
+		if g.rooms != nil {
+			registry = g.rooms
+		}
 		g.grants, err = grant.New(g.policy, grant.Settings{Issuer: cfg.Jitsi.AppID, Audience: cfg.Jitsi.Audience,
-			XMPPDomain: cfg.Jitsi.XMPPDomain, TokenLifetime: cfg.Jitsi.TokenLifetime})
+			XMPPDomain: cfg.Jitsi.XMPPDomain, TokenLifetime: cfg.Jitsi.TokenLifetime, RoomGrace: grace}, registry)
 		if err != nil {
 			ps.add("jitsi", err)
 		}
@@ -167,13 +187,59 @@ func build(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
 	g.sessions = sessions
 
 	if err := ps.err(); err != nil {
+		g.Close()
 		return nil, err
 	}
 	g.handler = newHandler(g, publicU, logger, ps)
 	if err := ps.err(); err != nil {
+		g.Close()
 		return nil, err
 	}
 	return g, nil
+}
+
+// Close releases what build opened (the store).
+func (g *gateway) Close() {
+	if g.store != nil {
+		_ = g.store.Close()
+		g.store = nil
+	}
+}
+
+// minReservationsToken is the shortest reservations.token accepted: it is
+// the only thing between the internet and Prosody's decision to create a
+// room.
+const minReservationsToken = 32
+
+// buildReservations is Prosody's mod_reservations API over the room
+// registry, mounted at <public_url>/reservations; nil when reservations
+// are off (no token).
+func buildReservations(g *gateway, prefix string, logger *slog.Logger, ps *problems) http.Handler {
+	rc := g.cfg.Reservations
+	if !rc.Enabled() || g.rooms == nil {
+		return nil
+	}
+	if len(rc.Token) < minReservationsToken {
+		ps.add("reservations.token", fmt.Errorf("is %d bytes, need at least %d (openssl rand -hex 32)", len(rc.Token), minReservationsToken))
+		return nil
+	}
+	_, grace := g.cfg.Rooms.Early()
+	if grace == 0 {
+		grace = -1 // the handler reads 0 as "default"
+	}
+	policy := reservation.Deny
+	if rc.UnregisteredRooms == "allow" {
+		policy = reservation.Allow
+	}
+	h, err := reservation.New(reservation.Options{
+		Token: rc.Token, Prefix: prefix + "/reservations", Rooms: g.rooms.ReservationRooms(), Log: logger,
+		Grace: grace, DefaultDuration: rc.DefaultDuration, UnregisteredRooms: policy,
+	})
+	if err != nil {
+		ps.add("reservations", err)
+		return nil
+	}
+	return h
 }
 
 // problems collects what the components refuse, as config problems.
@@ -192,6 +258,12 @@ func (p *problems) add(path string, err error) {
 		for _, e := range joined.Unwrap() {
 			p.add(path, e)
 		}
+		return
+	}
+	var already *config.Problems
+	if errors.As(err, &already) {
+		// A component that reports config problems itself (the store).
+		p.list = append(p.list, *already...)
 		return
 	}
 	msg, hint := err.Error(), ""
@@ -222,6 +294,7 @@ func buildPolicy(rules []config.Rule, ps *problems) *policy.Policy {
 			Backends:      r.Match.Backends,
 			Users:         r.Match.Users,
 			Tenants:       r.Match.Tenants,
+			RoomRoles:     r.Match.RoomRole,
 			Role:          policy.Role(r.Role),
 			LobbyBypass:   r.LobbyBypass,
 			Lobby:         r.Lobby,
@@ -371,6 +444,8 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 			ps.add("ui.templates_dir", fmt.Errorf("%s is not a directory", dir))
 		}
 	}
+	prefix := strings.TrimSuffix(publicURL.Path, "/")
+	reservations := buildReservations(g, prefix, logger, ps)
 	if len(ps.list) > 0 {
 		return nil
 	}
@@ -394,15 +469,16 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		Version:        version,
 		Draining:       g.draining,
 	}, web.Deps{
-		Logger:     logger,
-		Passwords:  g.passwords,
-		Redirects:  g.redirects,
-		Grants:     g.grants,
-		Signer:     g.signer,
-		PublicKeys: g.keys,
-		Sessions:   g.sessions,
-		Templates:  templates.WithOverrides(cfg.UI.TemplatesDir),
-		Static:     staticfiles.FS(),
+		Logger:       logger,
+		Passwords:    g.passwords,
+		Redirects:    g.redirects,
+		Grants:       g.grants,
+		Signer:       g.signer,
+		PublicKeys:   g.keys,
+		Sessions:     g.sessions,
+		Reservations: reservations,
+		Templates:    templates.WithOverrides(cfg.UI.TemplatesDir),
+		Static:       staticfiles.FS(),
 	})
 	if err != nil {
 		// Templates overridden by the admin are parsed here.

@@ -248,6 +248,10 @@ type Match struct {
 	Backends []string `yaml:"backends"`
 	Users    []string `yaml:"users"`
 	Tenants  []string `yaml:"tenants"`
+	// RoomRole is the user's relation to a room of the registry:
+	// organizer, participant, registered (any registered room) or
+	// unregistered (a room not in the registry).
+	RoomRole []string `yaml:"room_role"`
 }
 
 // UI is the branding a school can put on the pages without rebuilding.

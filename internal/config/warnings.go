@@ -101,6 +101,6 @@ func (c *Config) Warnings() []Problem {
 // room, so that no rule after it is ever tried.
 func (r Rule) matchesEveryone() bool {
 	m := r.Match
-	return len(m.Groups) == 0 && len(m.Backends) == 0 && len(m.Users) == 0 && len(m.Tenants) == 0 &&
+	return len(m.Groups) == 0 && len(m.Backends) == 0 && len(m.Users) == 0 && len(m.Tenants) == 0 && len(m.RoomRole) == 0 &&
 		slices.Contains(r.Rooms, "*")
 }

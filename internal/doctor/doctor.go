@@ -373,7 +373,7 @@ func (d *run) checkGateway(ctx context.Context) Section {
 // made to fit the first owner rule (its first backend, user and group), so
 // the token has the rights a teacher gets, or a member rule's when no owner
 // rule admits it. The lifetime is capped at TestTokenLifetime.
-func testGrant(cfg *config.Config, grants *grant.Granter, now time.Time) (grant.Grant, string, bool) {
+func testGrant(ctx context.Context, cfg *config.Config, grants *grant.Granter, now time.Time) (grant.Grant, string, bool) {
 	for _, role := range []string{string(policy.Owner), string(policy.Member)} {
 		for _, r := range cfg.Rules {
 			if r.Role != role {
@@ -400,8 +400,8 @@ func testGrant(cfg *config.Config, grants *grant.Granter, now time.Time) (grant.
 			if len(r.Match.Tenants) > 0 {
 				tenant = r.Match.Tenants[0]
 			}
-			g := grants.Grant(grant.Request{Identity: id, Room: testRoomName, Tenant: tenant}, now)
-			if !g.Decision.Allowed || string(g.Decision.Role) != role {
+			g, err := grants.Grant(ctx, grant.Request{Identity: id, Room: testRoomName, Tenant: tenant}, now)
+			if err != nil || !g.Decision.Allowed || string(g.Decision.Role) != role {
 				continue
 			}
 			if g.Claims.ExpiresAt.After(now.Add(TestTokenLifetime)) {
@@ -435,7 +435,7 @@ func wrongSigner(signer *token.Signer) (*token.Signer, error) {
 }
 
 func (d *run) manualTests(jitsiOrigin string) []ManualTest {
-	g, tenant, ok := testGrant(d.opts.Config, d.opts.Grants, d.opts.Now())
+	g, tenant, ok := testGrant(context.Background(), d.opts.Config, d.opts.Grants, d.opts.Now())
 	if !ok {
 		d.tokenProblem = &Check{Status: Fail, Title: "no owner or member rule admits a test user to " + TestRoom,
 			Detail: "the rules deny every identity doctor can make up; jitsi-gate explain shows how a real user fares"}

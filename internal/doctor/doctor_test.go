@@ -115,7 +115,7 @@ func testGrants(t *testing.T, cfg *config.Config) *grant.Granter {
 	var rules []policy.Rule
 	for _, r := range cfg.Rules {
 		rules = append(rules, policy.Rule{Name: r.Name, Groups: r.Match.Groups, Backends: r.Match.Backends,
-			Users: r.Match.Users, Tenants: r.Match.Tenants, Role: policy.Role(r.Role), LobbyBypass: r.LobbyBypass,
+			Users: r.Match.Users, Tenants: r.Match.Tenants, RoomRoles: r.Match.RoomRole, Role: policy.Role(r.Role), LobbyBypass: r.LobbyBypass,
 			Lobby: r.Lobby, Features: r.Features, Rooms: r.Rooms, TokenLifetime: r.TokenLifetime})
 	}
 	p, err := policy.Compile(rules)
@@ -123,7 +123,7 @@ func testGrants(t *testing.T, cfg *config.Config) *grant.Granter {
 		t.Fatal(err)
 	}
 	g, err := grant.New(p, grant.Settings{Issuer: cfg.Jitsi.AppID, Audience: cfg.Jitsi.Audience,
-		XMPPDomain: cfg.Jitsi.XMPPDomain, TokenLifetime: cfg.Jitsi.TokenLifetime})
+		XMPPDomain: cfg.Jitsi.XMPPDomain, TokenLifetime: cfg.Jitsi.TokenLifetime}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,12 +6,15 @@
 package grant
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
+	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
 
@@ -22,6 +25,16 @@ type Settings struct {
 	XMPPDomain string
 	// TokenLifetime applies unless the rule sets its own.
 	TokenLifetime time.Duration
+	// RoomGrace is added to the end of a registered room's time window:
+	// a token for a lesson is valid until the lesson ends plus this.
+	RoomGrace time.Duration
+}
+
+// Rooms is the room registry as the Granter reads it (rooms.Service).
+type Rooms interface {
+	// Lookup returns the registered room, or an error wrapping
+	// rooms.ErrNotFound when the room is not registered.
+	Lookup(ctx context.Context, tenant, safeName string) (*rooms.Room, error)
 }
 
 // Granter evaluates the rules and builds claims. It is immutable and safe
@@ -29,17 +42,19 @@ type Settings struct {
 type Granter struct {
 	policy   *policy.Policy
 	settings Settings
+	rooms    Rooms
 }
 
 // New returns a Granter for the compiled rules and the token settings.
-func New(p *policy.Policy, s Settings) (*Granter, error) {
+// registry may be nil: then every room counts as unregistered.
+func New(p *policy.Policy, s Settings, registry Rooms) (*Granter, error) {
 	if p == nil {
 		return nil, errors.New("grant: no policy")
 	}
 	if s.Issuer == "" || s.Audience == "" || s.XMPPDomain == "" || s.TokenLifetime <= 0 {
 		return nil, errors.New("grant: issuer, audience, XMPP domain and a positive token lifetime are required")
 	}
-	return &Granter{policy: p, settings: s}, nil
+	return &Granter{policy: p, settings: s, rooms: registry}, nil
 }
 
 // Policy is the rule set the Granter evaluates.
@@ -59,15 +74,64 @@ type Grant struct {
 	Decision policy.Decision
 	// Claims is zero unless Decision.Allowed.
 	Claims token.Claims
+	// Room is the registered room, nil when the room is not registered;
+	// RoomRole is the user's relation to it (policy.RoomOrganizer,
+	// policy.RoomParticipant or "").
+	Room     *rooms.Room
+	RoomRole string
+	// Closed: the rules admit the user, but the registered room is outside
+	// its time window; Availability says when it opens. Decision.Allowed
+	// is then false.
+	Closed       bool
+	Availability rooms.Availability
 }
 
-// Grant evaluates the rules for req at now.
-func (g *Granter) Grant(req Request, now time.Time) Grant {
-	d := g.policy.Evaluate(policy.Request{Identity: req.Identity, Room: req.Room.Display, Tenant: req.Tenant})
-	if !d.Allowed {
-		return Grant{Decision: d}
+// Grant evaluates the rules for req at now. An error means the registry
+// could not be asked: no decision was made.
+func (g *Granter) Grant(ctx context.Context, req Request, now time.Time) (Grant, error) {
+	var out Grant
+	if g.rooms != nil {
+		r, err := g.rooms.Lookup(ctx, req.Tenant, req.Room.Safe)
+		switch {
+		case err == nil:
+			out.Room = r
+			switch r.RoleOf(req.Identity) {
+			case rooms.RoleOrganizer:
+				out.RoomRole = policy.RoomOrganizer
+			case rooms.RoleParticipant:
+				out.RoomRole = policy.RoomParticipant
+			}
+		case errors.Is(err, rooms.ErrNotFound):
+		default:
+			return Grant{}, fmt.Errorf("grant: room registry: %w", err)
+		}
 	}
-	return Grant{Decision: d, Claims: Claims(g.settings, req.Identity, d, req.Room.Safe, req.Tenant, now)}
+	d := g.policy.Evaluate(policy.Request{Identity: req.Identity, Room: req.Room.Display, Tenant: req.Tenant,
+		Registered: out.Room != nil, RoomRole: out.RoomRole})
+	out.Decision = d
+	if !d.Allowed {
+		return out, nil
+	}
+	claims := Claims(g.settings, req.Identity, d, req.Room.Safe, req.Tenant, now)
+	if out.Room != nil {
+		// Only organizers may enter before a slot (open_early).
+		a := out.Room.OpenFor(now, out.RoomRole == policy.RoomOrganizer)
+		out.Availability = a
+		if !a.Open {
+			out.Closed = true
+			out.Decision.Allowed = false
+			out.Decision.Reason = "registered room outside its time window"
+			return out, nil
+		}
+		if !a.Unrestricted {
+			// A token for a lesson ends with the lesson (and its grace).
+			if end := a.Current.End.Add(g.settings.RoomGrace); claims.ExpiresAt.After(end) {
+				claims.ExpiresAt = end
+			}
+		}
+	}
+	out.Claims = claims
+	return out, nil
 }
 
 // Claims builds the token claims for an allowing decision. Display values

@@ -1,6 +1,7 @@
 package grant
 
 import (
+	"context"
 	"reflect"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func granter(t *testing.T) *Granter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(p, settings)
+	g, err := New(p, settings, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,10 @@ func TestGrant(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := g.Grant(tt.req, now)
+			got, err := g.Grant(context.Background(), tt.req, now)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got.Decision.Allowed != tt.allow || got.Decision.Rule != tt.rule {
 				t.Fatalf("decision %+v, want allowed=%v rule=%q", got.Decision, tt.allow, tt.rule)
 			}
@@ -95,11 +99,11 @@ func TestGrant(t *testing.T) {
 func TestNewRefusesIncompleteSettings(t *testing.T) {
 	p, _ := policy.Compile(nil)
 	for _, s := range []Settings{{}, {Issuer: "a", Audience: "b", XMPPDomain: "c"}, {Issuer: "a", XMPPDomain: "c", TokenLifetime: time.Hour}} {
-		if _, err := New(p, s); err == nil {
+		if _, err := New(p, s, nil); err == nil {
 			t.Errorf("New(%+v) accepted", s)
 		}
 	}
-	if _, err := New(nil, settings); err == nil {
+	if _, err := New(nil, settings, nil); err == nil {
 		t.Error("New without a policy accepted")
 	}
 }

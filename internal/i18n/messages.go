@@ -35,6 +35,14 @@ var catalogs = map[string]map[string]string{
 		"denied.other_room":        "Choose another room",
 		"denied.other_account":     "Sign in with another account",
 
+		"closed.heading": "This room is closed now",
+		"closed.opens":   "%s opens %s.",
+		"closed.no_more": "%s has no more dates.",
+		"closed.early":   "Organizers may enter a little earlier to prepare.",
+		"closed.retry":   "Try again",
+
+		"error.registry_unavailable": "The list of rooms cannot be read right now. Please try again in a moment.",
+
 		"preview.heading":   "Token preview",
 		"preview.banner":    "Demo mode: tokens are shown, not sent to Jitsi.",
 		"preview.note":      "Preview mode is on (jitsi.preview: true): instead of sending you to Jitsi, the gateway shows the token it would send. Turn it off in production.",
@@ -123,6 +131,14 @@ var catalogs = map[string]map[string]string{
 		"denied.contact":           "Wenn Sie das für einen Fehler halten, wenden Sie sich an Ihre Administration.",
 		"denied.other_room":        "Anderen Raum wählen",
 		"denied.other_account":     "Mit einem anderen Konto anmelden",
+
+		"closed.heading": "Dieser Raum ist gerade geschlossen",
+		"closed.opens":   "%s öffnet %s.",
+		"closed.no_more": "Für %s sind keine Termine mehr geplant.",
+		"closed.early":   "Organisatorinnen und Organisatoren können etwas früher hinein, um vorzubereiten.",
+		"closed.retry":   "Erneut versuchen",
+
+		"error.registry_unavailable": "Die Raumliste kann gerade nicht gelesen werden. Bitte versuchen Sie es gleich noch einmal.",
 
 		"preview.heading":   "Token-Vorschau",
 		"preview.banner":    "Demo-Modus: Tokens werden angezeigt, nicht an Jitsi geschickt.",

@@ -64,7 +64,11 @@ type Rule struct {
 	// The match: each non-empty list must contain the user's value (for
 	// Groups, any of the user's groups). All empty = everyone.
 	Groups, Backends, Users, Tenants []string
-	Role                             Role
+	// RoomRoles is match.room_role: the rule applies when the user's
+	// relation to the room is one of these (RoomOrganizer, RoomParticipant,
+	// RoomRegistered, RoomUnregistered).
+	RoomRoles []string
+	Role      Role
 	// LobbyBypass and Lobby become context.user.lobby_bypass / lobby when
 	// set.
 	LobbyBypass, Lobby *bool
@@ -77,6 +81,22 @@ type Rule struct {
 	TokenLifetime time.Duration
 }
 
+// The values of match.room_role.
+const (
+	// RoomOrganizer: the user is an organizer of the registered room (by
+	// name or group).
+	RoomOrganizer = "organizer"
+	// RoomParticipant: the user is listed as a participant (by name or
+	// group).
+	RoomParticipant = "participant"
+	// RoomRegistered: the room is in the registry, whoever the user is.
+	RoomRegistered = "registered"
+	// RoomUnregistered: the room is not in the registry.
+	RoomUnregistered = "unregistered"
+)
+
+var roomRoles = []string{RoomOrganizer, RoomParticipant, RoomRegistered, RoomUnregistered}
+
 // Request is what Evaluate decides on.
 type Request struct {
 	Identity auth.Identity
@@ -84,6 +104,10 @@ type Request struct {
 	Room string
 	// Tenant is the Jitsi tenant, "" for none.
 	Tenant string
+	// Registered says the room is in the registry; RoomRole is the user's
+	// relation to it (RoomOrganizer, RoomParticipant or "").
+	Registered bool
+	RoomRole   string
 }
 
 // Decision is the outcome of Evaluate.
@@ -129,6 +153,7 @@ type compiledRule struct {
 	users         map[string][]string
 	tenants       []string
 	rooms         []string
+	roomRoles     []string
 	role          Role
 	lobbyBypass   *bool
 	lobby         *bool
@@ -218,6 +243,14 @@ func Compile(rules []Rule) (*Policy, error) {
 			}
 		}
 		c.users = compileUsers(r.Users, bad)
+		for _, rr := range r.RoomRoles {
+			v := strings.ToLower(strings.TrimSpace(rr))
+			if !slices.Contains(roomRoles, v) {
+				bad("match.room_role %q is not one of %s", rr, strings.Join(roomRoles, ", "))
+				continue
+			}
+			c.roomRoles = append(c.roomRoles, v)
+		}
 
 		for k := range r.Features {
 			if strings.TrimSpace(k) == "" {
@@ -359,9 +392,34 @@ func (p *Policy) Evaluate(req Request) Decision {
 		if !matchRoom(c.rooms, room) {
 			continue
 		}
+		if c.roomRoles != nil && !matchRoomRole(c.roomRoles, req) {
+			continue
+		}
 		return c.decide()
 	}
 	return Decision{Reason: noRuleReason(req)}
+}
+
+// matchRoomRole reports whether the request's relation to the room is one
+// of roles.
+func matchRoomRole(roles []string, req Request) bool {
+	for _, r := range roles {
+		switch r {
+		case RoomRegistered:
+			if req.Registered {
+				return true
+			}
+		case RoomUnregistered:
+			if !req.Registered {
+				return true
+			}
+		default:
+			if req.Registered && req.RoomRole == r {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func matchRoom(patterns []string, room string) bool {
@@ -415,6 +473,14 @@ func noRuleReason(req Request) string {
 	if req.Tenant != "" {
 		reason += " in tenant " + req.Tenant
 	}
+	switch {
+	case !req.Registered:
+		reason += " (not a registered room)"
+	case req.RoomRole != "":
+		reason += " (registered room; the user is " + req.RoomRole + ")"
+	default:
+		reason += " (registered room; the user is neither organizer nor participant)"
+	}
 	return reason
 }
 
@@ -448,6 +514,7 @@ func copyRule(r Rule) Rule {
 	r.Backends = slices.Clone(r.Backends)
 	r.Users = slices.Clone(r.Users)
 	r.Tenants = slices.Clone(r.Tenants)
+	r.RoomRoles = slices.Clone(r.RoomRoles)
 	r.Rooms = slices.Clone(r.Rooms)
 	if r.LobbyBypass != nil {
 		v := *r.LobbyBypass
