@@ -71,7 +71,7 @@ func benchServer(b *testing.B, signer *token.Signer) (http.Handler, *http.Cookie
 		// Info, as in production: every token writes its audit line.
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Passwords: []auth.PasswordAuthenticator{sa},
-		Grants:    grants, Signer: signer, Sessions: sessions,
+		Grants:    grants, Signer: signer, Sessions: sessions, Logins: testLogins(b, time.Now),
 		Templates: templates.FS(), Static: staticfiles.FS(),
 	})
 	if err != nil {

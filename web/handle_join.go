@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
@@ -63,9 +65,20 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 			s.handleError(w, r, err, s.path("/"))
 			return
 		}
-		u, err := s.sessions.Load(r)
-		if err != nil {
+		u, err := s.signedIn(w, r)
+		switch {
+		case errors.Is(err, errNotSignedIn):
 			http.Redirect(w, r, s.loginPath(t), http.StatusSeeOther)
+			return
+		case errors.Is(err, signin.ErrReauthenticate):
+			// The provider refreshes the groups with a new sign-in (often
+			// without a prompt while its own session lasts).
+			http.Redirect(w, r, s.loginStartPath(u.Backend, t), http.StatusSeeOther)
+			return
+		case err != nil:
+			s.log.ErrorContext(ctx, "login records unavailable", "err", err)
+			w.Header().Set("Retry-After", "10")
+			s.fail(w, r, http.StatusServiceUnavailable, s.joinPath(t), "error.registry_unavailable")
 			return
 		}
 		g, err := grants.Grant(ctx, grant.Request{Identity: u.Identity, Room: t.Room, Tenant: t.Tenant}, now())
@@ -178,6 +191,11 @@ func handleLogout(s *site, jitsi *target.Jitsi, backends *backendSet) http.Handl
 		hint := s.sessions.LoadLogoutHint(r)
 		s.sessions.Clear(w, r)
 		if err == nil {
+			// On the server too: a copied cookie is worth nothing now, on
+			// every replica.
+			if err := s.logins.End(r.Context(), u.LoginID); err != nil {
+				s.log.ErrorContext(r.Context(), "logout: login record not revoked", "user", u.Subject, "err", err)
+			}
 			s.log.InfoContext(r.Context(), "logout", "backend", u.Backend, "user", u.Subject)
 			if b, ok := backends.redirects[u.Backend]; ok {
 				endURL, err := b.LogoutURL(r.Context(), hint, s.absURL("/logout"))

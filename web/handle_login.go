@@ -12,6 +12,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/ratelimit"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 )
 
@@ -55,7 +56,7 @@ func handleLoginPage(s *site, jitsi *target.Jitsi, backends *backendSet, preview
 			return
 		}
 		// Already logged in: straight through.
-		if u, err := s.sessions.Load(r); err == nil {
+		if u, err := s.signedIn(w, r); err == nil {
 			if t.HasRoom() {
 				http.Redirect(w, r, s.joinPath(t), http.StatusSeeOther)
 				return
@@ -209,9 +210,11 @@ func (l *loginLimits) reset(a loginAttempt) { l.perUser.Reset(a.userNetKey) }
 type loginFinisher struct {
 	site     *site
 	sessions *session.Manager
+	logins   *signin.Keeper
 	policy   *policy.Policy // which groups matter when a cookie cannot hold them all
 	clients  clients
 	log      *slog.Logger
+	now      func() time.Time
 }
 
 // finish starts the session and continues to the room, or to the welcome
@@ -219,16 +222,26 @@ type loginFinisher struct {
 func (l *loginFinisher) finish(w http.ResponseWriter, r *http.Request, id auth.Identity, t target.Target, logoutHint string) {
 	s := l.site
 	u := session.FromIdentity(id)
-	if err := l.sessions.Save(w, r, u); err != nil {
-		// Directories can list hundreds of groups, more than a cookie
-		// holds; only the groups the rules mention change any decision.
+	u.IssuedAt = l.now()
+	u.ExpiresAt = u.IssuedAt.Add(l.sessions.Lifetime())
+	// Directories can list hundreds of groups, more than a cookie holds;
+	// then only the groups the rules mention are kept (in the cookie and
+	// the login record alike). A trial encoding, thrown away, tells.
+	u.LoginID = strings.Repeat("x", 43)
+	if err := l.sessions.Save(discardResponse{}, r, u); err != nil {
 		u.Groups = l.policy.RelevantGroups(id.Groups)
-		if err2 := l.sessions.Save(w, r, u); err2 != nil {
-			s.handleError(w, r, fmt.Errorf("save session: %w", err), s.loginPath(t))
-			return
-		}
 		l.log.WarnContext(r.Context(), "session keeps only the groups the rules mention", "backend", id.Backend,
 			"user", id.Subject, "groups", len(id.Groups), "kept", len(u.Groups))
+	}
+	sid, err := l.logins.Start(r.Context(), u.Identity, u.ExpiresAt)
+	if err != nil {
+		s.handleError(w, r, fmt.Errorf("start login: %w", err), s.loginPath(t))
+		return
+	}
+	u.LoginID = sid
+	if err := l.sessions.Save(w, r, u); err != nil {
+		s.handleError(w, r, fmt.Errorf("save session: %w", err), s.loginPath(t))
+		return
 	}
 	if logoutHint != "" {
 		if err := l.sessions.SaveLogoutHint(w, r, logoutHint); err != nil {
@@ -243,3 +256,11 @@ func (l *loginFinisher) finish(w http.ResponseWriter, r *http.Request, id auth.I
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
+
+// discardResponse is a ResponseWriter that keeps nothing: a cookie written
+// to it is only encoded (to see whether it fits).
+type discardResponse struct{}
+
+func (discardResponse) Header() http.Header         { return http.Header{} }
+func (discardResponse) Write(b []byte) (int, error) { return len(b), nil }
+func (discardResponse) WriteHeader(int)             {}

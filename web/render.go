@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/i18n"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 )
 
 // pageNames are the templates every installation must have. A
@@ -178,10 +180,14 @@ func (s *site) fail(w http.ResponseWriter, r *http.Request, status int, retry st
 	})
 }
 
-// currentUser returns the logged-in user for page headers, or nil.
+// currentUser returns the logged-in user for page headers, or nil when
+// there is none or the login has ended.
 func (s *site) currentUser(r *http.Request) *session.User {
 	u, err := s.sessions.Load(r)
 	if err != nil {
+		return nil
+	}
+	if _, _, err := s.logins.Check(r.Context(), u.LoginID, u.Identity); errors.Is(err, signin.ErrEnded) {
 		return nil
 	}
 	return &u

@@ -25,7 +25,8 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	cl := clients{trusted: opts.TrustedProxies}
 	pv := preview{on: opts.Jitsi.Preview, realTokens: opts.Jitsi.PreviewRealTokens}
 	limits := newLoginLimits(opts.RateLimit)
-	login := &loginFinisher{site: s, sessions: deps.Sessions, policy: deps.Grants.Policy(), clients: cl, log: deps.Logger}
+	login := &loginFinisher{site: s, sessions: deps.Sessions, logins: deps.Logins, policy: deps.Grants.Policy(),
+		clients: cl, log: deps.Logger, now: now}
 	notFound := handleNotFound(s)
 
 	mux.Handle("GET "+p("/{$}"), handleWelcome(s, pv.on))

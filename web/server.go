@@ -20,6 +20,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
@@ -95,6 +96,8 @@ type Deps struct {
 	// PublicKeys are served to Prosody for RS256; nil for HS256.
 	PublicKeys *token.PublicKeySet
 	Sessions   *session.Manager
+	// Logins are the server-side records of the sessions.
+	Logins *signin.Keeper
 	// Reservations is Prosody's reservation API, mounted at
 	// <public_url>/reservations/ (it checks its own bearer token); nil
 	// when reservations are off.
@@ -135,12 +138,14 @@ func NewServer(opts Options, deps Deps) (http.Handler, error) {
 		signer = throwaway
 	}
 	s := &site{
-		log:       deps.Logger,
-		pages:     pages,
-		ui:        opts.UI,
-		publicURL: opts.PublicURL,
-		prefix:    strings.TrimSuffix(opts.PublicURL.Path, "/"),
-		sessions:  deps.Sessions,
+		log:        deps.Logger,
+		pages:      pages,
+		ui:         opts.UI,
+		publicURL:  opts.PublicURL,
+		prefix:     strings.TrimSuffix(opts.PublicURL.Path, "/"),
+		sessions:   deps.Sessions,
+		logins:     deps.Logins,
+		keepGroups: deps.Grants.Policy().RelevantGroups,
 	}
 	jitsi := &target.Jitsi{
 		URL:             opts.Jitsi.URL,
@@ -170,6 +175,9 @@ func checkDeps(opts Options, deps Deps) error {
 	}
 	if deps.Sessions == nil {
 		missing = append(missing, "Sessions")
+	}
+	if deps.Logins == nil {
+		missing = append(missing, "Logins")
 	}
 	if deps.Templates == nil || deps.Static == nil {
 		missing = append(missing, "Templates/Static")

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,8 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/jitsiverify"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/signin"
+	"github.com/jitsi-gate/jitsi-gate/internal/store"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 	staticfiles "github.com/jitsi-gate/jitsi-gate/static"
 	"github.com/jitsi-gate/jitsi-gate/templates"
@@ -103,6 +106,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logins := testLogins(t, clk.Now)
 	grants, err := grant.New(pol, grant.Settings{XMPPDomain: "meet.jitsi", Issuer: "gate", Audience: "gate", TokenLifetime: time.Hour}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +115,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Redirects: []auth.RedirectAuthenticator{oa},
 		Grants:    grants,
+		Logins:    logins,
 		Signer:    signer,
 		Sessions:  sessions,
 		Templates: templates.FS(),
@@ -448,4 +453,20 @@ func TestGermanPages(t *testing.T) {
 	if !strings.Contains(string(b), `<html lang="en">`) {
 		t.Error("the language choice was not remembered")
 	}
+}
+
+// testLogins keeps login records in a SQLite store of the test's own.
+func testLogins(t testing.TB, now func() time.Time) *signin.Keeper {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.Config{Driver: store.DriverSQLite,
+		Path: filepath.Join(t.TempDir(), "gate.db"), Now: now}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	k, err := signin.New(signin.Options{Records: st, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

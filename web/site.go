@@ -8,6 +8,7 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 )
 
@@ -22,6 +23,44 @@ type site struct {
 	publicURL *url.URL
 	prefix    string // PublicURL path without trailing slash ("" or "/_auth")
 	sessions  *session.Manager
+	logins    *signin.Keeper
+	// keepGroups picks the groups to keep when a cookie cannot hold all.
+	keepGroups func([]string) []string
+}
+
+// errNotSignedIn: no login cookie, or one whose login has ended.
+var errNotSignedIn = errors.New("not signed in")
+
+// signedIn returns the user of the request's login cookie once the
+// server-side record says the login still counts (internal/signin), with
+// the groups refreshed when they were due. A login that has ended clears
+// the cookie and is errNotSignedIn; signin.ErrReauthenticate asks for a new
+// sign-in at the user's backend; other errors mean the records cannot be
+// read.
+func (s *site) signedIn(w http.ResponseWriter, r *http.Request) (session.User, error) {
+	u, err := s.sessions.Load(r)
+	if err != nil {
+		return session.User{}, errNotSignedIn
+	}
+	id, changed, err := s.logins.Check(r.Context(), u.LoginID, u.Identity)
+	switch {
+	case errors.Is(err, signin.ErrEnded):
+		s.log.InfoContext(r.Context(), "login cookie of an ended login", "backend", u.Backend, "user", u.Subject, "err", err)
+		s.sessions.Clear(w, r)
+		return session.User{}, errNotSignedIn
+	case err != nil:
+		return u, err
+	}
+	if changed {
+		u.Identity = id
+		if err := s.sessions.Save(w, r, u); err != nil {
+			u.Groups = s.keepGroups(id.Groups)
+			if err := s.sessions.Save(w, r, u); err != nil {
+				s.log.WarnContext(r.Context(), "refreshed login not saved in the cookie", "user", u.Subject, "err", err)
+			}
+		}
+	}
+	return u, nil
 }
 
 // path returns the absolute path of a route under the public URL prefix.

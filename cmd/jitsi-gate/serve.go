@@ -20,6 +20,26 @@ const (
 	idleTimeout       = 2 * time.Minute
 )
 
+// pruneLogins deletes the records of logins that ended more than a day
+// ago, once an hour (every replica does it; the delete is idempotent).
+func pruneLogins(ctx context.Context, g *gateway, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			n, err := g.store.DeleteExpiredSessions(ctx, now.Add(-24*time.Hour))
+			if err != nil && ctx.Err() == nil {
+				logger.WarnContext(ctx, "pruning ended logins", "err", err)
+			} else if n > 0 {
+				logger.InfoContext(ctx, "pruned ended logins", "count", n)
+			}
+		}
+	}
+}
+
 func runServe(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "serve", "[-config FILE] [-listen ADDR]")
 	configPath := fs.String("config", e.getenv(configEnv), "config file (YAML); default $"+configEnv+"; empty: the built-in demo configuration")
@@ -49,6 +69,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		// Discovery in the background: pages work while a provider is down.
 		o.Start(ctx)
 	}
+	go pruneLogins(ctx, g, logger)
 
 	addr := cfg.Server.Listen
 	if *listen != "" {

@@ -209,9 +209,13 @@ func rollingRestart(t *testing.T, delay string) restartResult {
 	addrs := []string{freePort(t), freePort(t)}
 	configs := make([]string, len(addrs))
 	procs := make([]*process, len(addrs))
+	// Replicas share the store (login records): one SQLite file here,
+	// PostgreSQL in production.
+	db := filepath.Join(t.TempDir(), "shared.db")
 	for i, a := range addrs {
 		configs[i] = strings.Replace(gatewayConfig(t, a, `{algorithm: HS256, secret: "`+testSecret+`"}`),
-			"shutdown_delay: 0s", "shutdown_delay: "+delay+", shutdown_timeout: 5s", 1)
+			"shutdown_delay: 0s", "shutdown_delay: "+delay+", shutdown_timeout: 5s", 1) +
+			fmt.Sprintf("store: {driver: sqlite, path: %q}\n", db)
 		procs[i] = startProcess(t, a, configs[i])
 	}
 	lb := newTestLB(t, addrs)

@@ -30,6 +30,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
+	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/store"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
@@ -88,6 +89,7 @@ type gateway struct {
 	statics   map[string]*static.Authenticator
 	oidcs     []*oidc.Authenticator
 	sessions  *session.Manager
+	logins    *signin.Keeper
 	store     *store.Store
 	rooms     *rooms.Service
 	handler   http.Handler
@@ -185,6 +187,21 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*gatew
 		ps.add("session", err)
 	}
 	g.sessions = sessions
+
+	if g.store != nil {
+		refreshers := make(map[string]auth.Refresher)
+		for id, a := range g.ldaps {
+			refreshers[id] = a
+		}
+		for id, a := range g.statics {
+			refreshers[id] = a
+		}
+		g.logins, err = signin.New(signin.Options{Records: g.store, Refreshers: refreshers,
+			RefreshGroups: cfg.Session.RefreshGroups, Log: logger})
+		if err != nil {
+			ps.add("session.refresh_groups", err)
+		}
+	}
 
 	if err := ps.err(); err != nil {
 		g.Close()
@@ -476,6 +493,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		Signer:       g.signer,
 		PublicKeys:   g.keys,
 		Sessions:     g.sessions,
+		Logins:       g.logins,
 		Reservations: reservations,
 		Templates:    templates.WithOverrides(cfg.UI.TemplatesDir),
 		Static:       staticfiles.FS(),

@@ -62,6 +62,16 @@ type PasswordAuthenticator interface {
 	Login(ctx context.Context, username, password string) (Identity, error)
 }
 
+// Refresher reads a signed-in user's identity again from the backend,
+// without a password: the groups they are in now, and whether the account
+// still exists and may sign in. ErrInvalidCredentials means the account is
+// gone or disabled; ErrUnavailable that the backend cannot be asked now.
+// Password backends implement it; a provider login is refreshed by a new
+// login.
+type Refresher interface {
+	Refresh(ctx context.Context, id Identity) (Identity, error)
+}
+
 // RedirectAuthenticator logs users in at an external identity provider
 // (OIDC authorization code flow with PKCE).
 type RedirectAuthenticator interface {

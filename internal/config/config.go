@@ -143,6 +143,10 @@ type Session struct {
 	Lifetime time.Duration `yaml:"lifetime"`
 	// CookieName defaults to "jitsi_gate".
 	CookieName string `yaml:"cookie_name"`
+	// RefreshGroups is how old a login's groups may get before they are
+	// read again from the backend (LDAP, static users: the same lookup as
+	// at login; OIDC: a new sign-in at the provider).
+	RefreshGroups time.Duration `yaml:"refresh_groups"`
 }
 
 // Backend is one identity backend. Type selects which of the

@@ -13,6 +13,7 @@ const (
 	DefaultAlgorithm       = "HS256"
 	DefaultTokenLifetime   = time.Hour
 	DefaultSessionLifetime = 8 * time.Hour
+	DefaultRefreshGroups   = 15 * time.Minute
 	DefaultCookieName      = "jitsi_gate"
 	DefaultLDAPTimeout     = 10 * time.Second
 	DefaultRateLimitUser   = 5
@@ -71,6 +72,7 @@ func (c *Config) ApplyDefaults() {
 	setDur(&j.TokenLifetime, DefaultTokenLifetime)
 
 	setDur(&c.Session.Lifetime, DefaultSessionLifetime)
+	setDur(&c.Session.RefreshGroups, DefaultRefreshGroups)
 	setStr(&c.Session.CookieName, DefaultCookieName)
 
 	for i := range c.Backends {

@@ -106,6 +106,9 @@ type Options struct {
 // have one-second precision.
 type User struct {
 	auth.Identity
+	// LoginID names the server-side record of this login (internal/signin);
+	// "" in cookies of versions without records, which no longer count.
+	LoginID             string
 	IssuedAt, ExpiresAt time.Time
 }
 
@@ -133,6 +136,7 @@ type userWire struct {
 	Name     string   `json:"n,omitempty"`
 	Email    string   `json:"e,omitempty"`
 	Groups   []string `json:"g,omitempty"`
+	LoginID  string   `json:"k,omitempty"`
 	IssuedAt int64    `json:"i"`
 	Expires  int64    `json:"x"`
 }
@@ -413,10 +417,14 @@ func (m *Manager) Load(r *http.Request) (User, error) {
 	return User{
 		Identity: auth.Identity{Backend: w.Backend, Subject: w.Subject, Username: w.Username,
 			Name: w.Name, Email: w.Email, Groups: w.Groups},
+		LoginID:   w.LoginID,
 		IssuedAt:  time.Unix(w.IssuedAt, 0),
 		ExpiresAt: time.Unix(w.Expires, 0),
 	}, nil
 }
+
+// Lifetime is how long a login lasts.
+func (m *Manager) Lifetime() time.Duration { return m.lifetime }
 
 // Save sets the user cookie. Zero IssuedAt becomes now and zero ExpiresAt
 // becomes IssuedAt + Lifetime. ExpiresAt is capped at now + Lifetime, which
@@ -443,6 +451,7 @@ func (m *Manager) Save(w http.ResponseWriter, r *http.Request, u User) error {
 		Name:     u.Name,
 		Email:    u.Email,
 		Groups:   u.Groups,
+		LoginID:  u.LoginID,
 		IssuedAt: u.IssuedAt.Unix(),
 		Expires:  u.ExpiresAt.Unix(),
 	})

@@ -265,6 +265,38 @@ func (a *Authenticator) Explain(ctx context.Context, username string) (*Explanat
 	}, nil
 }
 
+// Refresh looks the signed-in user up again with the service account (the
+// login's own search, so an account the user filter no longer matches —
+// disabled, moved, deleted — is gone) and re-reads the groups. The entry
+// must still be the one the login found (its id attribute).
+func (a *Authenticator) Refresh(ctx context.Context, id auth.Identity) (auth.Identity, error) {
+	se, err := open(ctx, a.s)
+	if err != nil {
+		return auth.Identity{}, err
+	}
+	defer se.close()
+	if err := se.bindService(); err != nil {
+		return auth.Identity{}, err
+	}
+	entry, err := a.findUser(ctx, se, id.Username, a.userAttrs)
+	if err != nil {
+		return auth.Identity{}, err
+	}
+	groups, err := a.groups(se, entry, false)
+	if err != nil {
+		return auth.Identity{}, err
+	}
+	fresh, err := a.identity(entry, groups)
+	if err != nil {
+		return auth.Identity{}, err
+	}
+	if fresh.Subject != id.Subject {
+		return auth.Identity{}, fmt.Errorf("ldap: %q is now another entry (%s, was %s): %w",
+			id.Username, fresh.Subject, id.Subject, auth.ErrInvalidCredentials)
+	}
+	return fresh, nil
+}
+
 // ExplainAttributes are the user attributes Explain reads besides the
 // configured ones: what helps an admin see who the entry is and where it
 // sits, in OpenLDAP and Active Directory spelling.

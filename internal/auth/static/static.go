@@ -201,6 +201,16 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (a
 	return a.identity(u), nil
 }
 
+// Refresh reads a signed-in user from the configuration again; a user no
+// longer listed is auth.ErrInvalidCredentials.
+func (a *Authenticator) Refresh(_ context.Context, id auth.Identity) (auth.Identity, error) {
+	fresh, ok := a.Lookup(id.Username)
+	if !ok || fresh.Subject != id.Subject {
+		return auth.Identity{}, fmt.Errorf("static %q: user %q is no longer configured: %w", a.id, id.Username, auth.ErrInvalidCredentials)
+	}
+	return fresh, nil
+}
+
 // Lookup returns the identity a login as username would have, without a
 // password (the explain command). The lookup is the login's own.
 func (a *Authenticator) Lookup(username string) (auth.Identity, bool) {
