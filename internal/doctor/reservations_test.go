@@ -74,7 +74,7 @@ func TestReservationChecks(t *testing.T) {
 			},
 			want: map[string]Status{
 				"for jitsi-gate-doctor: 403 with the message users read": OK,
-				"a wrong token is refused (401)":                          OK,
+				"a wrong token is refused (401)":                         OK,
 			},
 		},
 		{
