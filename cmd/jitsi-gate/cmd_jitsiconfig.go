@@ -38,7 +38,8 @@ func runJitsiConfig(_ context.Context, e env, args []string) error {
 }
 
 // loadForJitsiConfig loads the config and what only its raw text tells:
-// which environment variable the HS256 secret comes from.
+// which environment variables the HS256 secret and the reservations token
+// come from.
 func loadForJitsiConfig(path string, e env) (*config.Config, jitsiconf.Options, error) {
 	cfg, err := loadConfig(path, e.getenv)
 	if err != nil {
@@ -49,5 +50,6 @@ func loadForJitsiConfig(path string, e env) (*config.Config, jitsiconf.Options, 
 	if source == "" {
 		source = "the built-in demo configuration"
 	}
-	return cfg, jitsiconf.Options{SecretEnv: cfg.EnvVar("jitsi.signing.secret"), Source: source}, nil
+	return cfg, jitsiconf.Options{SecretEnv: cfg.EnvVar("jitsi.signing.secret"), Source: source,
+		ReservationsTokenEnv: cfg.EnvVar("reservations.token")}, nil
 }

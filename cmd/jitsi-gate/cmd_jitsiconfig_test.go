@@ -109,6 +109,7 @@ func TestJitsiConfigCommandMatchesPackage(t *testing.T) {
 	envs := map[string]string{
 		"PUBLIC_URL": "https://meet.example.com", "JWT_APP_ID": "jitsi-gate", "JWT_ACCEPTED_AUDIENCES": "jitsi-gate",
 		"JWT_APP_SECRET": testSecret, "SESSION_SECRET": "cmd-test-session-secret-0123456789abcdefgh",
+		"RESERVATIONS_TOKEN": jitsiConfigTestReservationsToken,
 	}
 	getenv := func(k string) string { return envs[k] }
 	cfg, err := config.Load(path, getenv)
@@ -116,7 +117,8 @@ func TestJitsiConfigCommandMatchesPackage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, format := range jitsiconf.Formats() {
-		want, err := jitsiconf.GenerateWith(cfg, format, jitsiconf.Options{SecretEnv: "JWT_APP_SECRET", Source: path})
+		want, err := jitsiconf.GenerateWith(cfg, format, jitsiconf.Options{SecretEnv: "JWT_APP_SECRET", Source: path,
+			ReservationsTokenEnv: "RESERVATIONS_TOKEN"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,8 +129,11 @@ func TestJitsiConfigCommandMatchesPackage(t *testing.T) {
 		if out != want {
 			t.Errorf("%s: command output differs from jitsiconf.GenerateWith:\n%s", format, out)
 		}
-		if strings.Contains(out, testSecret) {
-			t.Errorf("%s: prints the secret", format)
+		if strings.Contains(out, testSecret) || strings.Contains(out, jitsiConfigTestReservationsToken) {
+			t.Errorf("%s: prints a secret", format)
 		}
 	}
 }
+
+// jitsiConfigTestReservationsToken is the reservations token of the jitsi-config test.
+const jitsiConfigTestReservationsToken = "cmd-test-reservations-token-0123456789abcdef"

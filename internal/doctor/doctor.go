@@ -2,7 +2,8 @@
 // running jitsi-gate agree with each other and with the gateway's config:
 // Jitsi's config.js sends users to this gateway, no guest domain lets
 // people in without a token, the gateway answers at its public URL and
-// serves the RS256 key prosody will fetch. What cannot be checked from
+// serves the RS256 key prosody will fetch, and its reservation API answers
+// Prosody's request as mod_reservations expects. What cannot be checked from
 // outside (does prosody really reject a forged token?) it turns into exact
 // manual tests with ready-made links.
 //
@@ -178,6 +179,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r := &Report{GatewayURL: s.PublicURL, JitsiURL: jitsiOrigin}
 	r.Sections = append(r.Sections, d.checkJitsi(ctx, jitsiOrigin))
 	r.Sections = append(r.Sections, d.checkGateway(ctx))
+	if s.Reservations != nil {
+		r.Sections = append(r.Sections, d.checkReservations(ctx))
+	}
 	r.Manual = d.manualTests(jitsiOrigin)
 	if d.tokenProblem != nil {
 		r.Sections = append(r.Sections, Section{Title: "Test tokens", Checks: []Check{*d.tokenProblem}})
@@ -288,6 +292,25 @@ func (d *run) checkJitsi(ctx context.Context, jitsiOrigin string) Section {
 			"set it to "+d.s.TokenLogoutURL+"; otherwise logging out of Jitsi leaves the jitsi-gate session alive.")
 	default:
 		add(OK, "tokenLogoutUrl points at this gateway: "+logout.Value, "")
+	}
+
+	// conferenceRequestUrl sends the conference request over HTTP straight
+	// to jicofo, past Prosody's reservation check
+	// (docs/reference/jitsi-rooms-and-sso.md §1.2).
+	if d.s.Reservations != nil {
+		if cr := findOption(code, "conferenceRequestUrl"); cr.isUnset() {
+			add(OK, "conferenceRequestUrl is not set (conference requests go through Prosody's reservation check)", "")
+		} else {
+			v := cr.Value
+			if !cr.Literal {
+				v = cr.Raw
+			}
+			add(Fail, "conferenceRequestUrl is set ("+v+"): rooms are created past the reservation check",
+				"with it the web client asks jicofo over HTTP to create the conference and Prosody's mod_reservations "+
+					"never sees the request, so unregistered rooms and rooms outside their times open anyway. Remove it "+
+					"(docker sets it only for JaaS; Debian: config.js), and block /conference-request/v1 in nginx "+
+					"(docs/rooms.md).")
+		}
 	}
 
 	// hosts.anonymousdomain

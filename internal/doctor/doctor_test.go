@@ -44,6 +44,8 @@ type standIn struct {
 	configJS    func(gateURL string) (int, string)
 	health      int
 	keys        *token.PublicKeySet
+	// reservations serves /_auth/reservations/ when set.
+	reservations http.Handler
 }
 
 func newStandIn(t *testing.T) *standIn {
@@ -53,6 +55,8 @@ func newStandIn(t *testing.T) *standIn {
 		switch {
 		case r.URL.Path == "/_auth/healthz":
 			w.WriteHeader(s.health)
+		case strings.HasPrefix(r.URL.Path, "/_auth/reservations/") && s.reservations != nil:
+			s.reservations.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, "/_auth/asap/") && s.keys != nil:
 			pem, ok := s.keys.PEM(strings.TrimPrefix(r.URL.Path, "/_auth/asap/"))
 			if !ok {
@@ -83,13 +87,20 @@ func goodConfigJS(pub string) (int, string) {
 		"config.tokenLogoutUrl = '" + pub + "/logout';\n"
 }
 
-// testConfig parses a gateway config pointing at the stand-ins.
-func testConfig(t *testing.T, s *standIn, signing string) *config.Config {
+// testConfig parses a gateway config pointing at the stand-ins; extra
+// YAML is appended (top-level keys).
+func testConfig(t *testing.T, s *standIn, signing string, extra ...string) *config.Config {
+	t.Helper()
+	return testConfigAt(t, s, s.jitsi.URL, signing, extra...)
+}
+
+// testConfigAt is testConfig with jitsi.url jitsiURL (a tenant path).
+func testConfigAt(t *testing.T, s *standIn, jitsiURL, signing string, extra ...string) *config.Config {
 	t.Helper()
 	y := `
 server: {listen: "127.0.0.1:0", public_url: "` + s.gate.URL + `/_auth"}
 jitsi:
-  url: "` + s.jitsi.URL + `"
+  url: "` + jitsiURL + `"
   xmpp_domain: meet.jitsi
   app_id: jitsi-gate
   signing: ` + signing + `
@@ -101,7 +112,7 @@ backends:
 rules:
   - {name: students, match: {groups: [students]}, role: member}
   - {name: teachers, match: {groups: [teachers]}, role: owner, lobby_bypass: true}
-`
+` + strings.Join(extra, "\n")
 	cfg, err := config.Parse([]byte(y), t.TempDir(), nil)
 	if err != nil {
 		t.Fatalf("config: %v", err)

@@ -10,7 +10,9 @@
 // and config.js lines.
 //
 // Facts come from docs/reference/jitsi-contract.md; the section numbers in
-// comments refer to it. The output never contains a secret.
+// comments refer to it, except those marked "rooms §", which refer to
+// docs/reference/jitsi-rooms-and-sso.md (Prosody's mod_reservations). The
+// output never contains a secret.
 package jitsiconf
 
 import (
@@ -40,7 +42,15 @@ const (
 	ModTokenLobbyBypass   = "token_lobby_bypass"
 	ModTokenLobbyOnDemand = "token_lobby_ondemand"
 	ModPersistentLobby    = "persistent_lobby"
+	// ModReservations is jitsi-meet's mod_reservations; it goes on the main
+	// VirtualHost, where it intercepts the conference requests of the
+	// users logged in there (rooms §1.1, §1.2).
+	ModReservations = "reservations"
 )
+
+// ReservationsPath is where jitsi-gate serves Prosody's reservation API
+// below server.public_url; Prosody appends /conference (rooms §1.3).
+const ReservationsPath = "/reservations"
 
 // DockerXMPPDomain is docker-jitsi-meet's default XMPP_DOMAIN.
 const DockerXMPPDomain = "meet.jitsi"
@@ -57,6 +67,10 @@ type Options struct {
 	SecretEnv string
 	// Source names the config in the header comment ("" = not named).
 	Source string
+	// ReservationsTokenEnv is the environment variable reservations.token
+	// was read from (Config.EnvVar("reservations.token")), "" when it was
+	// written in the file or unknown.
+	ReservationsTokenEnv string
 }
 
 // Settings are the Jitsi-side values that agree with a gateway config.
@@ -127,10 +141,67 @@ type Settings struct {
 	// Preview is jitsi.preview: the gateway does not redirect to Jitsi.
 	Preview bool
 
+	// Reservations is Prosody's side of the reservation API; nil when
+	// reservations are off (no reservations.token).
+	Reservations *Reservations
+
 	// Warnings are printed as comments in every format.
 	Warnings []string
 	// DockerWarnings only concern docker-jitsi-meet (format env).
 	DockerWarnings []string
+}
+
+// Reservations are the mod_reservations settings that agree with the
+// gateway's reservation API (rooms §1.3-§1.6).
+type Reservations struct {
+	// APIPrefix is reservations_api_prefix (docker:
+	// PROSODY_RESERVATION_REST_BASE_URL): <public_url>/reservations with no
+	// trailing slash, which would make Prosody request //conference (§1.8).
+	APIPrefix string
+	// APIPrefixInternal is the same inside the docker network.
+	APIPrefixInternal string
+	// TokenRef says where the bearer token comes from, never the token:
+	// "${VAR}" when the gateway reads it from VAR (compose expands it in
+	// the .env), otherwise a "<...>" placeholder.
+	TokenRef string
+	// TokenPlaceholder is the same for prosody's config files, which do
+	// not expand variables.
+	TokenPlaceholder string
+	// LobbySupport, PasswordSupport and MaxOccupants are the module's
+	// reservations_enable_* switches (§1.6). All are on: any registered
+	// room may have a lobby, a password or a size, and the API sends them
+	// only for rooms that have them.
+	LobbySupport, PasswordSupport, MaxOccupants bool
+	// UnregisteredRooms is reservations.unregistered_rooms (deny, allow).
+	UnregisteredRooms string
+}
+
+// LuaOption is one line `Name = Value` of prosody's Lua config; Value is
+// Lua source.
+type LuaOption struct{ Name, Value string }
+
+// Header is the reservations_api_headers entry that carries the token.
+const reservationsAuthHeader = "Authorization"
+
+// Options are the reservations_* lines for the main VirtualHost besides
+// reservations_api_prefix (docker writes that one from
+// PROSODY_RESERVATION_REST_BASE_URL), with token in the Authorization
+// header. The header table separates entries with ';': docker splits
+// XMPP_CONFIGURATION at every comma (§1.1).
+func (r *Reservations) Options(token string) []LuaOption {
+	opts := []LuaOption{{"reservations_api_headers",
+		"{ [" + luaString(reservationsAuthHeader) + "] = " + luaString("Bearer "+token) + "; }"}}
+	for _, sw := range []struct {
+		name string
+		on   bool
+	}{
+		{"reservations_enable_lobby_support", r.LobbySupport},
+		{"reservations_enable_password_support", r.PasswordSupport},
+		{"reservations_enable_max_occupants", r.MaxOccupants},
+	} {
+		opts = append(opts, LuaOption{sw.name, fmt.Sprint(sw.on)})
+	}
+	return opts
 }
 
 // Needs reports whether module is in MUCModules or HostModules.
@@ -175,6 +246,14 @@ func Build(cfg *config.Config, opts Options) (*Settings, error) {
 		Preview:                  j.Preview,
 	}
 
+	// The gateway as the other containers on the meet.jitsi network reach
+	// it (docs/examples/docker-jitsi-meet).
+	port := "8080"
+	if _, p, err := net.SplitHostPort(cfg.Server.Listen); err == nil && p != "" && p != "0" {
+		port = p
+	}
+	internalURL := "http://" + DockerServiceAlias + ":" + port + pu.EscapedPath()
+
 	switch s.Algorithm {
 	case "HS256":
 		switch {
@@ -195,11 +274,7 @@ func Build(cfg *config.Config, opts Options) (*Settings, error) {
 		s.ASAPKeyServer = publicURL + "/asap"
 		s.JWKSURL = publicURL + "/.well-known/jwks.json"
 		s.KeyID = j.Signing.KeyID
-		port := "8080"
-		if _, p, err := net.SplitHostPort(cfg.Server.Listen); err == nil && p != "" && p != "0" {
-			port = p
-		}
-		s.ASAPKeyServerInternal = "http://" + DockerServiceAlias + ":" + port + pu.EscapedPath() + "/asap"
+		s.ASAPKeyServerInternal = internalURL + "/asap"
 	default:
 		return nil, fmt.Errorf("jitsiconf: jitsi.signing.algorithm %q is not supported", s.Algorithm)
 	}
@@ -239,6 +314,15 @@ func Build(cfg *config.Config, opts Options) (*Settings, error) {
 	if len(s.LobbyRules) > 0 || len(s.LobbyBypassRules) > 0 {
 		s.HostModules = append(s.HostModules, ModPersistentLobby)
 	}
+	if cfg.Reservations.Enabled() {
+		s.Reservations = buildReservations(cfg, opts, publicURL, internalURL)
+		// The lobby of a room registered with one is created through
+		// persistent_lobby's event, like the lobby modules' (rooms §1.6).
+		if s.Reservations.LobbySupport && !slices.Contains(s.HostModules, ModPersistentLobby) {
+			s.HostModules = append(s.HostModules, ModPersistentLobby)
+		}
+		s.HostModules = append(s.HostModules, ModReservations)
+	}
 
 	addTenant := func(t string) {
 		if t != "" && !slices.Contains(s.Tenants, t) {
@@ -256,12 +340,51 @@ func Build(cfg *config.Config, opts Options) (*Settings, error) {
 	}
 
 	s.Warnings = warnings(s)
+	if s.Reservations != nil && !tokenSafe(cfg.Reservations.Token) {
+		s.Warnings = append(s.Warnings, "reservations.token has characters other than letters, digits and -._~+/=: "+
+			"prosody's config takes it inside a Lua string and docker splits XMPP_CONFIGURATION at commas, "+
+			"so the header prosody sends would differ; use openssl rand -hex 32.")
+	}
 	if s.XMPPDomain != DockerXMPPDomain {
 		s.DockerWarnings = append(s.DockerWarnings, "jitsi.xmpp_domain is "+s.XMPPDomain+
 			" but docker-jitsi-meet's XMPP_DOMAIN defaults to "+DockerXMPPDomain+
 			"; they must be equal (it is the token's sub), or room verification fails.")
 	}
 	return s, nil
+}
+
+func buildReservations(cfg *config.Config, opts Options, publicURL, internalURL string) *Reservations {
+	r := &Reservations{
+		APIPrefix:         publicURL + ReservationsPath,
+		APIPrefixInternal: internalURL + ReservationsPath,
+		LobbySupport:      true,
+		PasswordSupport:   true,
+		MaxOccupants:      true,
+		UnregisteredRooms: cfg.Reservations.UnregisteredRooms,
+	}
+	switch {
+	case cfg.Reservations.TokenFile != "":
+		r.TokenRef = "<contents of " + cfg.Reservations.TokenFile + ">"
+		r.TokenPlaceholder = r.TokenRef
+	case opts.ReservationsTokenEnv != "":
+		r.TokenRef = "${" + opts.ReservationsTokenEnv + "}"
+		r.TokenPlaceholder = "<value of " + opts.ReservationsTokenEnv + ">"
+	default:
+		r.TokenRef = "<same value as reservations.token>"
+		r.TokenPlaceholder = r.TokenRef
+	}
+	return r
+}
+
+// tokenSafe reports whether a bearer token survives being pasted into a
+// Lua string and docker's comma-split XMPP_CONFIGURATION unchanged.
+func tokenSafe(token string) bool {
+	for _, c := range token {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._~+/=", c)) {
+			return false
+		}
+	}
+	return true
 }
 
 func warnings(s *Settings) []string {
@@ -318,6 +441,19 @@ func warnings(s *Settings) []string {
 	if s.Algorithm == "RS256" {
 		w = append(w, "RS256: prosody caches public keys by kid until it restarts; rotate by creating a key with a "+
 			"new key_id and keep the old one in previous_public_keys until its tokens have expired.")
+	}
+	if r := s.Reservations; r != nil {
+		w = append(w, "reservations: prosody asks jitsi-gate before it creates a room and fails closed: while "+
+			"jitsi-gate does not answer, no new room opens (connection failures and 5xx are retried 3 times, 3 s "+
+			"apart; a hang waits 20 s; a refusal is cached for that room for 30-90 s). Rooms already running go on. "+
+			"Run it highly available (docs/rooms.md).")
+		w = append(w, "reservations: do not set config.conferenceRequestUrl, and block /conference-request/v1 in "+
+			"nginx (docs/rooms.md): a conference requested over HTTP goes straight to jicofo, and prosody's "+
+			"reservation check never runs.")
+		if r.PasswordSupport {
+			w = append(w, "reservations: a room registered with a password asks everyone for it, token users "+
+				"included (check on your version); organizers see it with jitsi-gate rooms show -show-password.")
+		}
 	}
 	if s.Preview {
 		w = append(w, "jitsi.preview is on: jitsi-gate shows users their token instead of sending them to Jitsi; "+

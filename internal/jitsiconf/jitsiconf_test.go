@@ -21,7 +21,11 @@ var testEnv = map[string]string{
 	"JWT_ACCEPTED_AUDIENCES": "jitsi-gate-aud",
 	"JWT_APP_SECRET":         "golden-test-jwt-secret-0123456789abcdefghijklmnop",
 	"SESSION_SECRET":         "golden-test-session-secret-0123456789abcdefghijk",
+	"RESERVATIONS_TOKEN":     "goldentestreservationstoken0123456789abcdef",
 }
+
+// reservationsTokenFile is the contents of testdata/reservations-token.
+const reservationsTokenFile = "goldenfilereservationstoken0123456789abcdef"
 
 func getenv(k string) string { return testEnv[k] }
 
@@ -34,7 +38,19 @@ func loadTestConfig(t *testing.T, name string) (*config.Config, Options) {
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}
-	return cfg, Options{SecretEnv: cfg.EnvVar("jitsi.signing.secret"), Source: "testdata/" + name + ".yaml"}
+	// The loader made the token file's path absolute; the golden files
+	// must not depend on where the repository is checked out.
+	if f := cfg.Reservations.TokenFile; f != "" {
+		abs, err := filepath.Abs("testdata")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rel, err := filepath.Rel(abs, f); err == nil && !strings.HasPrefix(rel, "..") {
+			cfg.Reservations.TokenFile = filepath.Join("testdata", rel)
+		}
+	}
+	return cfg, Options{SecretEnv: cfg.EnvVar("jitsi.signing.secret"), Source: "testdata/" + name + ".yaml",
+		ReservationsTokenEnv: cfg.EnvVar("reservations.token")}
 }
 
 var goldenConfigs = []string{"hs256", "rs256-tenant-lobby"}
@@ -61,7 +77,8 @@ func TestGolden(t *testing.T) {
 				if got != string(want) {
 					t.Errorf("output differs from %s (run with -update after checking the change):\n--- got\n%s", golden, got)
 				}
-				if strings.Contains(got, testEnv["JWT_APP_SECRET"]) || strings.Contains(got, testEnv["SESSION_SECRET"]) {
+				if strings.Contains(got, testEnv["JWT_APP_SECRET"]) || strings.Contains(got, testEnv["SESSION_SECRET"]) ||
+					strings.Contains(got, testEnv["RESERVATIONS_TOKEN"]) || strings.Contains(got, reservationsTokenFile) {
 					t.Errorf("output contains a secret")
 				}
 				if strings.Contains(got, "BEGIN") {

@@ -90,6 +90,29 @@ func (s *Settings) extraMUCModules() []string {
 	return out
 }
 
+// extraHostModules are the VirtualHost modules docker-jitsi-meet does not
+// load by itself: it adds reservations for PROSODY_RESERVATION_ENABLED.
+func (s *Settings) extraHostModules() []string {
+	var out []string
+	for _, m := range s.HostModules {
+		if m != ModReservations {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// lobbyModulesNote explains persistent_lobby, named as it: who creates a
+// lobby through it.
+func (s *Settings) lobbyModulesNote(it string) string {
+	who := "the lobby modules (token_lobby_ondemand, token_lobby_autostart, lobby_autostart) create"
+	if s.Reservations != nil && s.Reservations.LobbySupport {
+		who = "the lobby modules (token_lobby_ondemand, token_lobby_autostart, lobby_autostart) and the " +
+			"reservations of rooms with a lobby create"
+	}
+	return who + " the lobby through " + it + " and do nothing without it"
+}
+
 func (s *Settings) renderEnv() string {
 	var l lines
 	s.header(&l, "# ", "docker-jitsi-meet: add these lines to the .env next to docker-compose.yml, then recreate the containers (docker compose up -d).", s.DockerWarnings)
@@ -143,11 +166,13 @@ func (s *Settings) renderEnv() string {
 		l.add("# if you already set XMPP_MUC_MODULES, append these to your list.")
 		l.add("XMPP_MUC_MODULES=%s", strings.Join(extra, ","))
 	}
-	if len(s.HostModules) > 0 {
-		l.add("# The lobby modules (token_lobby_ondemand, token_lobby_autostart, lobby_autostart) create")
-		l.add("# the lobby through persistent_lobby on the VirtualHost and do nothing without it;")
-		l.add("# append to XMPP_MODULES if you already set it. Needs ENABLE_LOBBY (default on).")
-		l.add("XMPP_MODULES=%s", strings.Join(s.HostModules, ","))
+	if host := s.extraHostModules(); len(host) > 0 {
+		l.comment("# ", "On the VirtualHost: "+s.lobbyModulesNote("persistent_lobby")+"; append to XMPP_MODULES if you already set it. "+
+			"Needs ENABLE_LOBBY (default on).")
+		l.add("XMPP_MODULES=%s", strings.Join(host, ","))
+	}
+	if r := s.Reservations; r != nil {
+		s.renderEnvReservations(&l, r)
 	}
 	l.add("")
 	l.add("# Users without a token are sent to jitsi-gate's login page.")
@@ -156,6 +181,43 @@ func (s *Settings) renderEnv() string {
 	l.add("# (appended to config.js by the web container):")
 	l.add("#   config.tokenLogoutUrl = %s;", jsString(s.TokenLogoutURL))
 	return l.String()
+}
+
+func (s *Settings) renderEnvReservations(l *lines, r *Reservations) {
+	l.add("")
+	refused := "rooms that are not registered, or outside their times, are refused"
+	if r.UnregisteredRooms == "allow" {
+		refused = "registered rooms outside their times are refused (reservations.unregistered_rooms: allow lets other rooms open)"
+	}
+	l.comment("# ", "Reservations: before prosody creates a room it asks jitsi-gate (mod_reservations on the main "+
+		"VirtualHost, loaded by docker for PROSODY_RESERVATION_ENABLED); "+refused+".")
+	l.add("PROSODY_RESERVATION_ENABLED=true")
+	l.comment("# ", "prosody appends /conference. Inside the docker network you may use "+r.APIPrefixInternal+
+		" instead (no TLS certificate to trust, no detour through the internet).")
+	l.add("PROSODY_RESERVATION_REST_BASE_URL=%s", r.APIPrefix)
+	if strings.HasPrefix(r.TokenRef, "${") {
+		name := strings.TrimSuffix(strings.TrimPrefix(r.TokenRef, "${"), "}")
+		l.comment("# ", "The bearer token: jitsi-gate reads reservations.token from "+r.TokenRef+", and compose "+
+			"expands it here: keep exactly one line "+name+"=<token> in this .env, above this one "+
+			"(openssl rand -hex 32).")
+	} else {
+		l.comment("# ", "The bearer token is reservations.token, "+r.TokenRef+": replace the placeholder "+
+			"(letters and digits only, never commit it).")
+	}
+	l.comment("# ", "docker pastes XMPP_CONFIGURATION into the VirtualHost and splits it at every comma: options "+
+		"are separated by commas, the header table uses ';'. If you already set XMPP_CONFIGURATION, append "+
+		"these with a comma.")
+	var opts []string
+	for _, o := range r.Options(r.TokenRef) {
+		opts = append(opts, o.Name+" = "+o.Value)
+	}
+	l.add("XMPP_CONFIGURATION=%s", strings.Join(opts, ","))
+	if r.MaxOccupants {
+		l.comment("# ", "A room's max_occupants only counts with a site-wide cap: mod_muc_max_occupants does "+
+			"nothing without one, and a room's own value replaces it. Set one (docker then loads the module "+
+			"and exempts jicofo):")
+		l.add("#MAX_PARTICIPANTS=<site-wide cap, e.g. 500>")
+	}
 }
 
 func luaString(v string) string {
@@ -209,14 +271,28 @@ func (s *Settings) renderProsody() string {
 	l.add("    -- the token's sub is %s (or the tenant): prosody may check it", s.XMPPDomain)
 	l.add("    enable_domain_verification = %t", s.EnableDomainVerification)
 	if len(s.HostModules) > 0 {
-		l.add("    -- persistent_lobby: the lobby modules (token_lobby_ondemand, token_lobby_autostart,")
-		l.add("    -- lobby_autostart) create the lobby through it and do nothing without it")
+		if slices.Contains(s.HostModules, ModPersistentLobby) {
+			l.comment("    -- ", "persistent_lobby: "+s.lobbyModulesNote("it"))
+		}
+		if s.Reservations != nil {
+			l.comment("    -- ", "reservations: prosody asks jitsi-gate before it creates a room")
+		}
 		l.add("    modules_enabled = {")
 		l.add("        -- keep every module already listed here, and add:")
 		for _, m := range s.HostModules {
 			l.add("        %s;", luaString(m))
 		}
 		l.add("    }")
+	}
+	if r := s.Reservations; r != nil {
+		l.comment("    -- ", "prosody appends /conference; no trailing slash. jitsi-gate's reservations.token "+
+			"is "+r.TokenPlaceholder+". The Debian packages set main_muc (the DELETE at the end "+
+			"of a meeting needs it) and, for rooms with a lobby, load muc_lobby_rooms and set lobby_muc: "+
+			"check they are there.")
+		l.add("    reservations_api_prefix = %s", luaString(r.APIPrefix))
+		for _, o := range r.Options(r.TokenPlaceholder) {
+			l.add("    %s = %s", o.Name, o.Value)
+		}
 	}
 	l.add("")
 	l.add("-- No guest VirtualHost: comment out VirtualHost \"guest.%s\" (and anything with", s.XMPPDomain)
@@ -231,6 +307,13 @@ func (s *Settings) renderProsody() string {
 	l.add("    }")
 	l.add("    -- do not list muc_allowners; with muc_wait_for_host also set:")
 	l.add("    -- wait_for_host_disable_auto_owners = true")
+	if r := s.Reservations; r != nil && r.MaxOccupants {
+		l.comment("    -- ", "A room's max_occupants only counts with a site-wide cap: mod_muc_max_occupants does "+
+			"nothing without one, and a room's own value replaces it. To use it, add \"muc_max_occupants\"; "+
+			"above and set (jicofo must not count):")
+		l.add("    -- muc_max_occupants = 500")
+		l.add("    -- muc_access_whitelist = { %s }", luaString("focus@auth."+s.XMPPDomain))
+	}
 	l.add("")
 	l.add("-- Then: systemctl restart prosody")
 	l.add("")
