@@ -455,3 +455,80 @@ func TestTwoGatewaysShareOnePostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainShowsTheRoom: explain prints the room part of the decision
+// the Granter made: registered or not, the user's room_role, and the
+// window (open now, opens at …, organizer early, always open).
+func TestExplainShowsTheRoom(t *testing.T) {
+	addr := closedAddr(t)
+	path := writeConfig(t, roomsStaticConfig(t, addr, sqliteStore(t)))
+	plan := createLessons(t, path, "teacher1", "group:7b")
+	roomsCreate(t, path, "-name", "Lehrerzimmer", "-organizers", "group:teachers")
+	at := func(tm time.Time) string { return tm.In(plan.loc).Format("Mon 2006-01-02 15:04 MST") }
+	now := time.Now().In(plan.loc)
+	y, m, d := now.Date()
+	lessonStart := time.Date(y, m, d, 11, 0, 0, 0, plan.loc)
+
+	tests := []struct {
+		name, user, room string
+		want             []string
+		not              []string
+	}{
+		{"organizer in an open room", "teacher1", "Mathe 7b", []string{
+			`Registry:   registered as "Mathe 7b", id `,
+			"organizers:   teacher1", "participants: group:7b",
+			"the user is:  organizer (room_role: organizer, registered)",
+			fmt.Sprintf("window:       open now, %s – %s; tokens end %s (window end + rooms.grace 5m0s)",
+				at(lessonStart), at(plan.mathEnd), at(plan.mathEnd.Add(roomGrace))),
+			`Room "mathe7b": rule "organizers" → role owner`, `"affiliation": "owner"`,
+		}, nil},
+		{"participant through a group", "student1", "mathe7b", []string{
+			"the user is:  participant (room_role: participant, registered)",
+			`Room "mathe7b": rule "participants" → role member`,
+		}, nil},
+		{"in neither", "parent", "Mathe 7b", []string{
+			"the user is:  neither organizer nor participant (room_role: registered)",
+			"window:       open now",
+			`Room "mathe7b": DENIED — no rule admits groups [parents] to room mathe7b (registered room; the user is neither organizer nor participant)`,
+		}, []string{"Token claims"}},
+		{"closed room", "teacher2", "Physik 9a", []string{
+			"the user is:  neither organizer nor participant (room_role: registered)",
+			fmt.Sprintf("window:       closed; opens %s for this user (slot %s – %s)", at(plan.physikNext),
+				at(plan.physikNext), at(plan.physikNext.Add(45*time.Minute))),
+			`Room "physik9a": DENIED — registered room outside its time window`,
+		}, []string{"Token claims"}},
+		{"organizer early", "teacher1", "Chemie 7b", []string{
+			fmt.Sprintf("window:       organizer early: the slot starts %s, organizers may enter from %s; tokens end %s",
+				at(plan.chemieStart), at(plan.chemieStart.Add(-10*time.Minute)), at(plan.chemieEnd.Add(roomGrace))),
+			`Room "chemie7b": rule "organizers" → role owner`,
+		}, nil},
+		{"other teacher before the slot", "teacher2", "Chemie 7b", []string{
+			fmt.Sprintf("window:       closed; opens %s for this user", at(plan.chemieStart)),
+		}, nil},
+		{"always open", "teacher2", "Lehrerzimmer", []string{
+			"organizers:   group:teachers", "the user is:  organizer", "window:       always open (no time window)",
+		}, nil},
+		{"unregistered", "teacher1", "spontan", []string{
+			"Registry:   not registered (room_role: unregistered)",
+			`Room "spontan": DENIED — rule "unregistered" denies`,
+		}, []string{"window:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, err := runCLI(t, "", nil, "explain", "-config", path, "-room", tt.room, tt.user)
+			if err != nil {
+				t.Fatalf("explain: %v\n%s%s", err, out, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("explain does not say %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(out, w) {
+					t.Errorf("explain says %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
