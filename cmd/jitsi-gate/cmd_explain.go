@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/ldap"
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
@@ -105,10 +107,13 @@ func runExplain(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(w, "Identity:   username %q, subject %q, name %q, email %q\n", id.Username, id.Subject, id.Name, id.Email)
 
-	gr, err := g.grants.Grant(ctx, grant.Request{Identity: id, Room: rn, Tenant: t}, time.Now())
+	now := time.Now()
+	gr, err := g.grants.Grant(ctx, grant.Request{Identity: id, Room: rn, Tenant: t}, now)
 	if err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}
+	_, grace := cfg.Rooms.Early()
+	explainRoom(w, gr, now, grace)
 	d := gr.Decision
 	fmt.Fprintf(w, "\nRoom %q", rn.Safe)
 	if t != "" {
@@ -129,6 +134,73 @@ func runExplain(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(w, "Token claims:\n%s\n", payload)
 	return nil
+}
+
+// explainRoom prints the room part of the decision: whether the room is
+// registered, what the user is in it (match.room_role) and whether its
+// time window lets the user in now. grace is rooms.grace.
+func explainRoom(w io.Writer, gr grant.Grant, now time.Time, grace time.Duration) {
+	r := gr.Room
+	if r == nil {
+		fmt.Fprintf(w, "\nRegistry:   not registered (room_role: %s)\n", policy.RoomUnregistered)
+		return
+	}
+	role := gr.RoomRole
+	if role == "" {
+		role = "neither organizer nor participant"
+	}
+	title := r.Title
+	if title == "" {
+		title = r.Display
+	}
+	fmt.Fprintf(w, "\nRegistry:   registered as %q, id %s\n", title, r.ID)
+	fmt.Fprintf(w, "  organizers:   %s\n", listOrNone(r.Organizers))
+	fmt.Fprintf(w, "  participants: %s\n", listOrNone(r.Participants))
+	fmt.Fprintf(w, "  the user is:  %s (room_role: %s)\n", role, strings.Join(roomRolesOf(gr), ", "))
+	a := gr.Availability
+	if !gr.Decision.Allowed && !gr.Closed {
+		// The rules refused before the window mattered; say what it is
+		// anyway, as for an organizer.
+		a = r.OpenFor(now, gr.RoomRole == policy.RoomOrganizer)
+	}
+	loc := r.Schedule.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	at := func(t time.Time) string { return t.In(loc).Format("Mon 2006-01-02 15:04 MST") }
+	switch {
+	case a.Unrestricted:
+		fmt.Fprintln(w, "  window:       always open (no time window)")
+	case a.Open && now.Before(a.Current.Start):
+		fmt.Fprintf(w, "  window:       organizer early: the slot starts %s, organizers may enter from %s; tokens end %s (window end + rooms.grace %s)\n",
+			at(a.Current.Start), at(a.Current.Start.Add(-r.Schedule.OpenEarly)), at(a.Current.End.Add(grace)), grace)
+	case a.Open:
+		fmt.Fprintf(w, "  window:       open now, %s – %s; tokens end %s (window end + rooms.grace %s)\n",
+			at(a.Current.Start), at(a.Current.End), at(a.Current.End.Add(grace)), grace)
+	case a.HasNext:
+		fmt.Fprintf(w, "  window:       closed; opens %s for this user (slot %s – %s)\n", at(a.OpensAt), at(a.Next.Start), at(a.Next.End))
+	default:
+		fmt.Fprintln(w, "  window:       closed; no more dates")
+	}
+}
+
+// roomRolesOf lists the match.room_role values a rule may name to match
+// this user in this room.
+func roomRolesOf(gr grant.Grant) []string {
+	if gr.Room == nil {
+		return []string{policy.RoomUnregistered}
+	}
+	if gr.RoomRole != "" {
+		return []string{gr.RoomRole, policy.RoomRegistered}
+	}
+	return []string{policy.RoomRegistered}
+}
+
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "(none)"
+	}
+	return strings.Join(l, ", ")
 }
 
 // pickBackend returns the backend with id, or the first backend that can

@@ -237,7 +237,11 @@ func buildReservations(g *gateway, prefix string, logger *slog.Logger, ps *probl
 		return nil
 	}
 	if len(rc.Token) < minReservationsToken {
-		ps.add("reservations.token", fmt.Errorf("is %d bytes, need at least %d (openssl rand -hex 32)", len(rc.Token), minReservationsToken))
+		key := "reservations.token"
+		if rc.TokenFile != "" {
+			key = "reservations.token_file" // name the setting the admin wrote
+		}
+		ps.add(key, fmt.Errorf("is %d bytes, need at least %d (openssl rand -hex 32)", len(rc.Token), minReservationsToken))
 		return nil
 	}
 	_, grace := g.cfg.Rooms.Early()

@@ -8,23 +8,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jitsi-gate/jitsi-gate/internal/reservation/prosodytest"
 	"github.com/jitsi-gate/jitsi-gate/internal/schedule"
 )
 
 const (
-	testToken  = "s3cret-reservation-token"
-	testPrefix = "/reservations"
-	// prosodyOwner is what Prosody sends as mail_owner under token auth.
-	prosodyOwner = "6c1f0a52-3b8e-4e55-9d1a-2f4c8d7e9b10@meet.jitsi"
+	testToken    = "s3cret-reservation-token"
+	testPrefix   = "/reservations"
+	prosodyOwner = prosodytest.Owner
 )
 
 // memRooms is an in-memory registry.
@@ -151,36 +149,10 @@ func newFixture(t testing.TB, mod func(*Options)) *fixture {
 	return f
 }
 
-// prosodyEncode is Prosody's net.http formencode for a name→value table:
-// pairs() order (Go's map order is just as unspecified), every byte but
-// [A-Za-z0-9] as %xx in lower-case hex, space as '+'.
-func prosodyEncode(fields map[string]string) string {
-	part := func(s string) string {
-		var b strings.Builder
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			switch {
-			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-				b.WriteByte(c)
-			case c == ' ':
-				b.WriteByte('+')
-			default:
-				fmt.Fprintf(&b, "%%%02x", c)
-			}
-		}
-		return b.String()
-	}
-	var pairs []string
-	for k, v := range fields {
-		pairs = append(pairs, part(k)+"="+part(v))
-	}
-	return strings.Join(pairs, "&")
-}
-
-// javaDate is mod_reservations' to_java_date_string of os.time().
-func javaDate(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05") + ".000Z"
-}
+var (
+	prosodyEncode = prosodytest.Encode
+	javaDate      = prosodytest.JavaDate
+)
 
 // prosodyRequest builds a request the way mod_reservations sends it.
 func prosodyRequest(method, path, body, authorization string) *http.Request {
@@ -211,45 +183,15 @@ func (f *fixture) do(req *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
-// prosodyTimeRE is what util.datetime.parse accepts (checked against the
-// real module: optional fraction, then Z, an offset or nothing).
-var prosodyTimeRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$`)
-
-// prosodyAccepts checks a 200 body the way parse_conference_response
-// does, plus what running the module showed (string ids, no nulls).
+// prosodyAccepts checks a 200 body the way Prosody reads it.
 func prosodyAccepts(t *testing.T, body []byte, node string) map[string]any {
 	t.Helper()
-	var data map[string]any
-	if err := json.Unmarshal(body, &data); err != nil {
-		t.Fatalf("body %s is not JSON: %v", body, err)
+	data, err := prosodytest.Check(body, node)
+	if err != nil {
+		t.Error(err)
 	}
-	if name, ok := data["name"].(string); !ok || strings.ToLower(name) != node {
-		t.Errorf("name = %#v, want %q", data["name"], node)
-	}
-	if id, ok := data["id"].(string); !ok || id == "" {
-		t.Errorf("id = %#v, want a non-empty string (numbers come back as 7.0)", data["id"])
-	}
-	if mo, ok := data["mail_owner"].(string); !ok || mo == "" {
-		t.Errorf("mail_owner = %#v, want a non-empty string", data["mail_owner"])
-	}
-	if d, ok := data["duration"].(float64); !ok || d != math.Trunc(d) || d <= 0 {
-		t.Errorf("duration = %#v, want a positive whole number", data["duration"])
-	}
-	if st, ok := data["start_time"].(string); !ok || !prosodyTimeRE.MatchString(st) {
-		t.Errorf("start_time = %#v, want a string util.datetime.parse reads", data["start_time"])
-	}
-	if v, present := data["max_occupants"]; present {
-		if n, ok := v.(float64); !ok || n < 1 || n != math.Trunc(n) {
-			t.Errorf("max_occupants = %#v: Prosody would reject the whole reservation", v)
-		}
-	}
-	if v, present := data["lobby"]; present && v != true {
-		t.Errorf("lobby = %#v, want true or absent", v)
-	}
-	if v, present := data["password"]; present {
-		if _, ok := v.(string); !ok {
-			t.Errorf("password = %#v: Prosody would reject the whole reservation", v)
-		}
+	if data == nil {
+		t.FailNow()
 	}
 	return data
 }

@@ -1,6 +1,9 @@
 // Command bench measures the gateway's /join against a bare net/http 302
-// handler on this machine, side by side in interleaved rounds, and the
-// RS256 token signature against a raw crypto/rsa signature.
+// handler on this machine, side by side in interleaved rounds, /join on a
+// registered room (a room registry lookup, SQLite) against the rule-only
+// /join in the same rounds, the RS256 token signature against a raw
+// crypto/rsa signature, and Prosody's reservation API (POST /conference)
+// under an open-loop load of -reservations-rate requests per second.
 //
 //	go run ./test/bench                       # quick: 3 rounds of 2 s (< 60 s)
 //	go run ./test/bench -rounds 6 -duration 10s -conns 64
@@ -46,6 +49,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
+	"github.com/jitsi-gate/jitsi-gate/internal/reservation/prosodytest"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
 
@@ -54,6 +58,8 @@ const (
 	targetHSThroughput = 0.6 // /join HS256 req/s ≥ 0.6 × bare
 	targetHSP99        = 2.0 // /join HS256 p99 ≤ 2 × bare
 	targetRSMint       = 1.1 // RS256 mint ≤ 1.1 × a raw RSA-2048 signature
+	targetRoomCost     = 1.2 // /join on a registered room: req/s ≥ rule-only / 1.2
+	targetResP99       = 5 * time.Millisecond
 )
 
 type options struct {
@@ -63,6 +69,11 @@ type options struct {
 	conns    int
 	gateway  string
 	signOps  time.Duration
+	// resRate and resDuration are the reservation API load: an open loop
+	// of resRate POSTs per second for resDuration (after a second of
+	// warm-up).
+	resRate     int
+	resDuration time.Duration
 }
 
 func main() {
@@ -75,12 +86,14 @@ func main() {
 	flag.IntVar(&o.conns, "conns", 32, "keep-alive connections of the load generator")
 	flag.StringVar(&o.gateway, "gateway", "", "jitsi-gate binary to run (default: go build ./cmd/jitsi-gate)")
 	flag.DurationVar(&o.signOps, "sign-time", time.Second, "per round: how long to time RS256 mint and raw RSA each")
+	flag.IntVar(&o.resRate, "reservations-rate", 200, "reservation API load: POSTs per second (open loop)")
+	flag.DurationVar(&o.resDuration, "reservations-duration", 5*time.Second, "reservation API load: how long, after 1 s of warm-up")
 	flag.Parse()
 	if addr := os.Getenv(serveBareEnv); addr != "" {
 		log.Fatal(runBare(addr))
 	}
-	if o.rounds < 1 || o.duration <= 0 || o.conns < 1 || o.warmup < 0 || o.signOps <= 0 {
-		log.Fatal("-rounds, -duration, -conns and -sign-time must be positive")
+	if o.rounds < 1 || o.duration <= 0 || o.conns < 1 || o.warmup < 0 || o.signOps <= 0 || o.resRate < 1 || o.resDuration <= 0 {
+		log.Fatal("-rounds, -duration, -conns, -sign-time, -reservations-rate and -reservations-duration must be positive")
 	}
 	if err := run(o, os.Stdout); err != nil {
 		log.Fatal(err)
@@ -157,11 +170,19 @@ func run(o options, out io.Writer) error {
 	if err := os.WriteFile(keyFile, token.EncodePrivateKeyPEM(rsKey), 0o600); err != nil {
 		return err
 	}
-	for _, g := range []struct{ name, signing string }{
-		{"/join HS256", `{algorithm: HS256, secret: "bench-secret-0123456789abcdef0123456789abcdef"}`},
-		{"/join RS256", fmt.Sprintf(`{algorithm: RS256, private_key_file: %q, key_id: bench-1}`, keyFile)},
+	const hsSigning = `{algorithm: HS256, secret: "bench-secret-0123456789abcdef0123456789abcdef"}`
+	var resAddr string
+	for _, g := range []struct {
+		name, signing string
+		rooms         bool
+	}{
+		{"/join HS256", hsSigning, false},
+		{"/join RS256", fmt.Sprintf(`{algorithm: RS256, private_key_file: %q, key_id: bench-1}`, keyFile), false},
+		// The same rules and token as /join HS256, but math-101 is a
+		// registered room with a time window, and the reservation API on.
+		{roomTarget, hsSigning, true},
 	} {
-		t, proc, err := startGateway(ctx, bin, dir, g.name, g.signing)
+		t, proc, err := startGateway(ctx, bin, dir, g.name, g.signing, g.rooms)
 		if proc != nil {
 			defer stop(proc)
 		}
@@ -169,6 +190,9 @@ func run(o options, out io.Writer) error {
 			return fmt.Errorf("%s: %w", g.name, err)
 		}
 		targets = append(targets, t)
+		if g.rooms {
+			resAddr = t.addr
+		}
 	}
 
 	fmt.Fprintf(out, "jitsi-gate bench: %d round(s) × %s per target (+%s warm-up), %d keep-alive connections\n",
@@ -189,12 +213,23 @@ func run(o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	report(out, targets, results, signResults)
+	fmt.Fprintf(out, "  reservation API: POST /conference, %d req/s for %s (open loop, after 1 s warm-up)\n", o.resRate, o.resDuration)
+	res, err := reservationLoad(resAddr, o.resRate, time.Second, o.resDuration)
+	if err != nil {
+		return fmt.Errorf("reservation API: %w", err)
+	}
+	report(out, targets, results, signResults, res)
 	return nil
 }
 
+// roomTarget is the /join target whose room is registered.
+const roomTarget = "/join room"
+
 // startGateway writes a static-user config, starts the binary and logs in.
-func startGateway(ctx context.Context, bin, dir, name, signing string) (target, *exec.Cmd, error) {
+// With rooms, the gateway has a SQLite room registry in which math-101
+// (organizer: the bench user, a window around now) and the reservation
+// API's load rooms are registered, and the reservation API is on.
+func startGateway(ctx context.Context, bin, dir, name, signing string, rooms bool) (target, *exec.Cmd, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return target{}, nil, err
@@ -222,9 +257,21 @@ rules:
   - {name: students, match: {groups: [students]}, role: member}
 log: {level: info}
 `, addr, addr, signing, hash)
-	path := filepath.Join(dir, strings.NewReplacer("/", "", " ", "-").Replace(name)+".yaml")
+	base := filepath.Join(dir, strings.NewReplacer("/", "", " ", "-").Replace(name))
+	if rooms {
+		// The rule that decides is the organizer's; the token is the one
+		// of the rule-only target.
+		cfg = strings.Replace(cfg, "rules:\n", "rules:\n  - {name: organizers, match: {room_role: [organizer]}, role: owner, lobby_bypass: true, features: {recording: true, livestreaming: false}}\n", 1)
+		cfg += fmt.Sprintf("store: {driver: sqlite, path: %q}\nreservations: {token: %q}\n", base+".db", reservationsToken)
+	}
+	path := base + ".yaml"
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return target{}, nil, err
+	}
+	if rooms {
+		if err := registerRooms(ctx, bin, dir, path); err != nil {
+			return target{}, nil, err
+		}
 	}
 	cmd := exec.CommandContext(ctx, bin, "serve", "-config", path)
 	cmd.Env = append(os.Environ(), "JITSI_GATE_CONFIG=")
@@ -241,6 +288,39 @@ log: {level: info}
 		return target{}, cmd, err
 	}
 	return target{name: name, addr: addr, request: rawGET(addr, "/join/math-101", cookie)}, cmd, nil
+}
+
+// reservationsToken is the reservation API token of the rooms target.
+const reservationsToken = "bench-reservations-token-0123456789abcdef"
+
+// loadRooms is how many rooms the reservation load cycles through: at
+// 200 req/s each is asked about once a second, so about half the lookups
+// miss the registry's 1 s cache and go to the database.
+const loadRooms = 200
+
+// registerRooms registers math-101 (open from an hour ago for three hours)
+// and the load rooms with the binary's own rooms commands.
+func registerRooms(ctx context.Context, bin, dir, cfgPath string) error {
+	now := time.Now().Truncate(time.Minute)
+	create := exec.CommandContext(ctx, bin, "rooms", "create", "-config", cfgPath, "-name", "math-101", "-organizers", "teacher",
+		"-start", now.Add(-time.Hour).Format(time.RFC3339), "-end", now.Add(3*time.Hour).Format(time.RFC3339))
+	if out, err := create.CombinedOutput(); err != nil {
+		return fmt.Errorf("rooms create: %w\n%s", err, out)
+	}
+	var csv strings.Builder
+	csv.WriteString("name,organizers\n")
+	for i := range loadRooms {
+		fmt.Fprintf(&csv, "load-%03d,teacher\n", i)
+	}
+	csvPath := filepath.Join(dir, "load-rooms.csv")
+	if err := os.WriteFile(csvPath, []byte(csv.String()), 0o600); err != nil {
+		return err
+	}
+	imp := exec.CommandContext(ctx, bin, "rooms", "import", "-config", cfgPath, csvPath)
+	if out, err := imp.CombinedOutput(); err != nil {
+		return fmt.Errorf("rooms import: %w\n%s", err, out)
+	}
+	return nil
 }
 
 func login(addr string) (string, error) {
@@ -401,7 +481,68 @@ func perOp(d time.Duration, f func() error) (time.Duration, error) {
 	return time.Since(start) / time.Duration(n), nil
 }
 
-func report(out io.Writer, targets []target, results map[string][]loadResult, sign []signResult) {
+// resResult is the reservation API's open-loop measurement.
+type resResult struct {
+	sent          int
+	p50, p99, max time.Duration
+}
+
+// reservationLoad sends rate POST /conference per second, the way
+// Prosody's mod_reservations does, for warmup+d on keep-alive
+// connections, each request at its scheduled time whether or not earlier
+// ones have been answered (open loop). Latency counts from the scheduled
+// time, so a stalled server is not hidden by a waiting client. Every
+// tenth room is unregistered (403), the others are registered (200).
+func reservationLoad(addr string, rate int, warmup, d time.Duration) (resResult, error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	interval := time.Second / time.Duration(rate)
+	skip := int(warmup / interval)
+	n := skip + int(d/interval)
+	lat := make([]time.Duration, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := time.Now().Add(50 * time.Millisecond)
+	for i := range n {
+		at := start.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(at))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			node, want := fmt.Sprintf("load-%03d", i%loadRooms), http.StatusOK
+			if i%10 == 9 {
+				node, want = fmt.Sprintf("unregistered-%d", i), http.StatusForbidden
+			}
+			req, err := prosodytest.NewRequest(http.MethodPost, "http://"+addr+"/reservations/conference",
+				prosodytest.CreateBody(node, at), "Bearer "+reservationsToken)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			lat[i] = time.Since(at)
+			if resp.StatusCode != want {
+				errs[i] = fmt.Errorf("%s: %s, want %d", node, resp.Status, want)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return resResult{}, err
+	}
+	m := slices.Clone(lat[skip:])
+	slices.Sort(m)
+	return resResult{sent: len(m), p50: m[len(m)*50/100], p99: m[min(len(m)-1, len(m)*99/100)], max: m[len(m)-1]}, nil
+}
+
+func report(out io.Writer, targets []target, results map[string][]loadResult, sign []signResult, res resResult) {
 	med := func(name string, f func(loadResult) float64) float64 {
 		vs := make([]float64, 0, len(results[name]))
 		for _, r := range results[name] {
@@ -427,11 +568,19 @@ func report(out io.Writer, targets []target, results map[string][]loadResult, si
 	fmt.Fprintf(out, "  RS256 mint %s per token, raw RSA-2048 PKCS#1 v1.5 SHA-256 signature %s: %.2f×\n",
 		time.Duration(mint).Round(time.Microsecond), time.Duration(raw).Round(time.Microsecond), mint/raw)
 
+	fmt.Fprintf(out, "  reservation API POST /conference at a fixed rate: %d requests, p50 %s, p99 %s, max %s\n",
+		res.sent, ms(res.p50), ms(res.p99), ms(res.max))
+
 	hs := targets[1].name
+	roomCost := med(hs, rps) / med(roomTarget, rps)
+	fmt.Fprintf(out, "  /join on a registered room costs %.2f× the rule-only /join HS256 (req/s ratio), p99 %.2f×\n",
+		roomCost, med(roomTarget, p99)/med(hs, p99))
 	fmt.Fprintf(out, "\ntargets:\n")
 	check(out, fmt.Sprintf("/join HS256 req/s ≥ %.1f× bare", targetHSThroughput), med(hs, rps)/med(bare, rps) >= targetHSThroughput)
 	check(out, fmt.Sprintf("/join HS256 p99 ≤ %.1f× bare", targetHSP99), med(hs, p99)/med(bare, p99) <= targetHSP99)
 	check(out, fmt.Sprintf("RS256 mint ≤ %.1f× raw RSA", targetRSMint), mint/raw <= targetRSMint)
+	check(out, fmt.Sprintf("/join room ≤ %.1f× rule-only", targetRoomCost), roomCost <= targetRoomCost)
+	check(out, fmt.Sprintf("reservation POST p99 < %s", ms(targetResP99)), res.p99 < targetResP99)
 }
 
 func check(out io.Writer, what string, ok bool) {

@@ -29,15 +29,15 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	var out strings.Builder
 	err := run(options{rounds: 1, duration: 400 * time.Millisecond, warmup: 100 * time.Millisecond,
-		conns: 4, signOps: 100 * time.Millisecond}, &out)
+		conns: 4, signOps: 100 * time.Millisecond, resRate: 50, resDuration: 400 * time.Millisecond}, &out)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out.String())
 	}
 	report := out.String()
-	row := regexp.MustCompile(`(?m)^  (bare 302|/join HS256|/join RS256)\s+(\d+)\s+([\d.]+)×\s+([\d.]+)ms\s+([\d.]+)ms\s+([\d.]+)×$`)
+	row := regexp.MustCompile(`(?m)^  (bare 302|/join HS256|/join RS256|/join room)\s+(\d+)\s+([\d.]+)×\s+([\d.]+)ms\s+([\d.]+)ms\s+([\d.]+)×$`)
 	rows := row.FindAllStringSubmatch(report, -1)
-	if len(rows) != 3 {
-		t.Fatalf("want 3 median rows (bare, HS256, RS256), got %d:\n%s", len(rows), report)
+	if len(rows) != 4 {
+		t.Fatalf("want 4 median rows (bare, HS256, RS256, room), got %d:\n%s", len(rows), report)
 	}
 	for _, r := range rows {
 		rps, _ := strconv.Atoi(r[2])
@@ -50,7 +50,15 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("the bare handler's ratios to itself are %s and %s, want 1.00", r[3], r[6])
 		}
 	}
-	for _, want := range []string{"raw RSA-2048 PKCS#1 v1.5 SHA-256 signature", "/join HS256 req/s ≥ 0.6× bare", "RS256 mint ≤ 1.1× raw RSA"} {
+	res := regexp.MustCompile(`reservation API POST /conference at a fixed rate: (\d+) requests, p50 ([\d.]+)ms, p99 ([\d.]+)ms`).FindStringSubmatch(report)
+	if res == nil {
+		t.Fatalf("no reservation API line:\n%s", report)
+	}
+	if n, _ := strconv.Atoi(res[1]); n != 20 { // 50 req/s × 0.4 s after the warm-up
+		t.Errorf("%d reservation requests measured, want 20", n)
+	}
+	for _, want := range []string{"raw RSA-2048 PKCS#1 v1.5 SHA-256 signature", "/join HS256 req/s ≥ 0.6× bare", "RS256 mint ≤ 1.1× raw RSA",
+		"/join room ≤ 1.2× rule-only", "reservation POST p99 < 5.00ms", "/join on a registered room costs"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
