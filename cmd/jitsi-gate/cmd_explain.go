@@ -13,6 +13,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/ldap"
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
@@ -104,6 +105,7 @@ func runExplain(ctx context.Context, e env, args []string) error {
 		return exitError{code: 2, msg: fmt.Sprintf("jitsi-gate explain: backend %s is type %s; a provider's groups are only known at login — use the preview mode (jitsi.preview: true) to see them", b.ID, b.Type)}
 	}
 	fmt.Fprintf(w, "Identity:   username %q, subject %q, name %q, email %q\n", id.Username, id.Subject, id.Name, id.Email)
+	fmt.Fprintf(w, "Rights:     %s\n", describeRights(g.policy.Rights(id)))
 
 	gr, err := g.grants.Grant(ctx, grant.Request{Identity: id, Room: rn, Tenant: t}, time.Now())
 	if err != nil {
@@ -129,6 +131,22 @@ func runExplain(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(w, "Token claims:\n%s\n", payload)
 	return nil
+}
+
+// describeRights is the Rights line of explain: what the user may do with
+// the room registry, and which rule says so.
+func describeRights(r policy.Rights) string {
+	var parts []string
+	if r.ManageRooms {
+		parts = append(parts, fmt.Sprintf("manage rooms (rule %q)", r.ManageRule))
+	}
+	if r.Admin {
+		parts = append(parts, fmt.Sprintf("admin (rule %q)", r.AdminRule))
+	}
+	if len(parts) == 0 {
+		return "none (no rule grants manage_rooms or admin)"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // pickBackend returns the backend with id, or the first backend that can
