@@ -388,42 +388,42 @@ func SplitUser(entry string) (backend, username string) {
 // policies with more than 256 rules allocate a bitset per call.
 const maxStackWords = 4
 
-// identity is a user prepared for matching: the bitset of the rules
-// whose groups the user is in, the lower-cased backend, and the folded
-// username (computed on first use; folding allocates).
+// identity is a user prepared for matching: the lower-cased backend and
+// the folded username (computed on first use; folding allocates). The
+// group bitset is kept apart, in the caller's stack array: a slice of it
+// stored in this struct would move the array to the heap.
 type identity struct {
-	groupHit   []uint64
 	backend    string
 	username   string
 	user       string
 	userFolded bool
 }
 
-// prepare builds the identity of id; stack is used for the group bitset
-// when it is large enough.
-func (p *Policy) prepare(id auth.Identity, stack []uint64) identity {
-	var groupHit []uint64
-	if p.words <= len(stack) {
-		groupHit = stack[:p.words]
+// groupHits returns the bitset of the rules whose groups contain one of
+// groups, in buf when it is large enough.
+func (p *Policy) groupHits(groups []string, buf []uint64) []uint64 {
+	var hit []uint64
+	if p.words <= len(buf) {
+		hit = buf[:p.words]
 	} else {
-		groupHit = make([]uint64, p.words)
+		hit = make([]uint64, p.words)
 	}
 	// strings.ToLower returns its argument without allocating when it is
 	// already lower case.
-	for _, g := range id.Groups {
+	for _, g := range groups {
 		if set, ok := p.groupRules[strings.ToLower(g)]; ok {
 			for w := range set {
-				groupHit[w] |= set[w]
+				hit[w] |= set[w]
 			}
 		}
 	}
-	return identity{groupHit: groupHit, backend: strings.ToLower(id.Backend), username: id.Username}
+	return hit
 }
 
 // fits reports whether rule i's groups, backends and users match the user.
-func (p *Policy) fits(i int, u *identity) bool {
+func (p *Policy) fits(i int, groupHit []uint64, u *identity) bool {
 	c := &p.compiled[i]
-	if !c.anyGroup && u.groupHit[i/64]&(1<<(i%64)) == 0 {
+	if !c.anyGroup && groupHit[i/64]&(1<<(i%64)) == 0 {
 		return false
 	}
 	if c.backends != nil && !slices.Contains(c.backends, u.backend) {
@@ -444,13 +444,14 @@ func (p *Policy) fits(i int, u *identity) bool {
 // Evaluate decides on req. It does not modify req or the Policy.
 func (p *Policy) Evaluate(req Request) Decision {
 	var stack [maxStackWords]uint64
-	u := p.prepare(req.Identity, stack[:])
+	groupHit := p.groupHits(req.Identity.Groups, stack[:])
+	u := identity{backend: strings.ToLower(req.Identity.Backend), username: req.Identity.Username}
 	room := strings.ToLower(req.Room)
 	tenant := strings.ToLower(req.Tenant)
 
 	for i := range p.compiled {
 		c := &p.compiled[i]
-		if !p.fits(i, &u) {
+		if !p.fits(i, groupHit, &u) {
 			continue
 		}
 		if c.tenants != nil && (tenant == "" || !slices.Contains(c.tenants, tenant)) {
@@ -472,14 +473,15 @@ func (p *Policy) Evaluate(req Request) Decision {
 // and a matching deny rule for every room ends the search.
 func (p *Policy) Rights(id auth.Identity) Rights {
 	var stack [maxStackWords]uint64
-	u := p.prepare(id, stack[:])
+	groupHit := p.groupHits(id.Groups, stack[:])
+	u := identity{backend: strings.ToLower(id.Backend), username: id.Username}
 	var r Rights
 	for i := range p.compiled {
 		c := &p.compiled[i]
 		if !c.manageRooms && !(c.role == Deny && c.everywhere) {
 			continue // cheap test first: most rules set no flag
 		}
-		if !p.fits(i, &u) {
+		if !p.fits(i, groupHit, &u) {
 			continue
 		}
 		if c.role == Deny {
