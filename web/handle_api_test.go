@@ -329,6 +329,11 @@ func TestAPI(t *testing.T) {
 		}},
 		{"student cannot see the staff room", student, req{method: "GET", path: staffPath}, 404, "", nil},
 		{"admin reads the staff room", admin, req{method: "GET", path: staffPath}, 200, "", nil},
+		{"token reads the lesson with its password", nil, req{method: "GET", path: roomPath, header: bearer()}, 200, "", func(t *testing.T, a answer) {
+			if m := a.json(t); m["password"] != "geheim" || m["my_role"] != "none" || m["can_edit"] != true {
+				t.Errorf("token's view: %s", a.body)
+			}
+		}},
 		{"unknown id", admin, req{method: "GET", path: "/api/v1/rooms/nope"}, 404, "", nil},
 
 		// Creating.
