@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
-	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/ratelimit"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/signin"
@@ -211,7 +210,6 @@ type loginFinisher struct {
 	site     *site
 	sessions *session.Manager
 	logins   *signin.Keeper
-	policy   *policy.Policy // which groups matter when a cookie cannot hold them all
 	clients  clients
 	log      *slog.Logger
 	now      func() time.Time
@@ -224,16 +222,11 @@ func (l *loginFinisher) finish(w http.ResponseWriter, r *http.Request, id auth.I
 	u := session.FromIdentity(id)
 	u.IssuedAt = l.now()
 	u.ExpiresAt = u.IssuedAt.Add(l.sessions.Lifetime())
-	// Directories can list hundreds of groups, more than a cookie holds;
-	// then only the groups the rules mention are kept (in the cookie and
-	// the login record alike). A trial encoding, thrown away, tells.
-	u.LoginID = strings.Repeat("x", 43)
-	if err := l.sessions.Save(discardResponse{}, r, u); err != nil {
-		u.Groups = l.policy.RelevantGroups(id.Groups)
-		l.log.WarnContext(r.Context(), "session keeps only the groups the rules mention", "backend", id.Backend,
-			"user", id.Subject, "groups", len(id.Groups), "kept", len(u.Groups))
-	}
-	sid, err := l.logins.Start(r.Context(), u.Identity, u.ExpiresAt)
+	// The groups live in the login record, not in the cookie: a
+	// directory can list hundreds, more than a cookie holds, and room
+	// participants may name any of them.
+	u.Groups = nil
+	sid, err := l.logins.Start(r.Context(), id, u.ExpiresAt)
 	if err != nil {
 		s.handleError(w, r, fmt.Errorf("start login: %w", err), s.loginPath(t))
 		return
@@ -256,11 +249,3 @@ func (l *loginFinisher) finish(w http.ResponseWriter, r *http.Request, id auth.I
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
-
-// discardResponse is a ResponseWriter that keeps nothing: a cookie written
-// to it is only encoded (to see whether it fits).
-type discardResponse struct{}
-
-func (discardResponse) Header() http.Header         { return http.Header{} }
-func (discardResponse) Write(b []byte) (int, error) { return len(b), nil }
-func (discardResponse) WriteHeader(int)             {}

@@ -139,6 +139,10 @@ func crossOriginFor(s *site, next http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.log.WarnContext(r.Context(), "cross-origin request refused", "path", r.URL.Path,
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		if s.isAPI(r) {
+			writeAPIError(w, http.StatusForbidden, "", "requests from another site may not change rooms")
+			return
+		}
 		s.fail(w, r, http.StatusForbidden, s.path("/"), "error.cross_origin")
 	}))
 	return cop.Handler(next)

@@ -25,9 +25,9 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	cl := clients{trusted: opts.TrustedProxies}
 	pv := preview{on: opts.Jitsi.Preview, realTokens: opts.Jitsi.PreviewRealTokens}
 	limits := newLoginLimits(opts.RateLimit)
-	login := &loginFinisher{site: s, sessions: deps.Sessions, logins: deps.Logins, policy: deps.Grants.Policy(),
-		clients: cl, log: deps.Logger, now: now}
+	login := &loginFinisher{site: s, sessions: deps.Sessions, logins: deps.Logins, clients: cl, log: deps.Logger, now: now}
 	notFound := handleNotFound(s)
+	api := newRoomAPI(s, deps, jitsi)
 
 	mux.Handle("GET "+p("/{$}"), handleWelcome(s, pv.on))
 	mux.Handle("GET "+p("/login"), handleLoginPage(s, jitsi, backends, pv.on))
@@ -44,6 +44,13 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 		// check (it is a bearer-token API, not a browser form).
 		mux.Handle(p("/reservations/"), deps.Reservations)
 	}
+	// The JSON room API (handle_api.go, docs/api.yaml).
+	mux.Handle("GET "+p("/api/v1/rooms"), api.list())
+	mux.Handle("POST "+p("/api/v1/rooms"), api.create())
+	mux.Handle("GET "+p("/api/v1/rooms/{id}"), api.get())
+	mux.Handle("PUT "+p("/api/v1/rooms/{id}"), api.update())
+	mux.Handle("DELETE "+p("/api/v1/rooms/{id}"), api.remove())
+	mux.Handle(p("/api/"), api.notFound())
 	mux.Handle("GET "+p("/asap/{file}"), handleASAPKey(deps.PublicKeys, deps.Logger, cl))
 	mux.Handle("GET "+p("/.well-known/jwks.json"), handleJWKS(deps.PublicKeys))
 

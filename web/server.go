@@ -19,6 +19,7 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
@@ -102,6 +103,12 @@ type Deps struct {
 	// <public_url>/reservations/ (it checks its own bearer token); nil
 	// when reservations are off.
 	Reservations http.Handler
+	// Rooms is the room registry behind the JSON API
+	// (<public_url>/api/v1/rooms); nil: the API answers 404.
+	Rooms *rooms.Service
+	// APITokens are the scripts' bearer tokens for the JSON API (admin
+	// rights).
+	APITokens []APIToken
 	// Templates holds the page templates (embedded, possibly overlaid by
 	// ui.templates_dir); Static holds CSS, JS and images.
 	Templates fs.FS
@@ -138,14 +145,13 @@ func NewServer(opts Options, deps Deps) (http.Handler, error) {
 		signer = throwaway
 	}
 	s := &site{
-		log:        deps.Logger,
-		pages:      pages,
-		ui:         opts.UI,
-		publicURL:  opts.PublicURL,
-		prefix:     strings.TrimSuffix(opts.PublicURL.Path, "/"),
-		sessions:   deps.Sessions,
-		logins:     deps.Logins,
-		keepGroups: deps.Grants.Policy().RelevantGroups,
+		log:       deps.Logger,
+		pages:     pages,
+		ui:        opts.UI,
+		publicURL: opts.PublicURL,
+		prefix:    strings.TrimSuffix(opts.PublicURL.Path, "/"),
+		sessions:  deps.Sessions,
+		logins:    deps.Logins,
 	}
 	jitsi := &target.Jitsi{
 		URL:             opts.Jitsi.URL,

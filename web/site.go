@@ -24,8 +24,6 @@ type site struct {
 	prefix    string // PublicURL path without trailing slash ("" or "/_auth")
 	sessions  *session.Manager
 	logins    *signin.Keeper
-	// keepGroups picks the groups to keep when a cookie cannot hold all.
-	keepGroups func([]string) []string
 }
 
 // errNotSignedIn: no login cookie, or one whose login has ended.
@@ -33,16 +31,16 @@ var errNotSignedIn = errors.New("not signed in")
 
 // signedIn returns the user of the request's login cookie once the
 // server-side record says the login still counts (internal/signin), with
-// the groups refreshed when they were due. A login that has ended clears
-// the cookie and is errNotSignedIn; signin.ErrReauthenticate asks for a new
-// sign-in at the user's backend; other errors mean the records cannot be
-// read.
+// the record's groups (refreshed from the backend when they were due; the
+// cookie does not carry groups). A login that has ended clears the cookie
+// and is errNotSignedIn; signin.ErrReauthenticate asks for a new sign-in at
+// the user's backend; other errors mean the records cannot be read.
 func (s *site) signedIn(w http.ResponseWriter, r *http.Request) (session.User, error) {
 	u, err := s.sessions.Load(r)
 	if err != nil {
 		return session.User{}, errNotSignedIn
 	}
-	id, changed, err := s.logins.Check(r.Context(), u.LoginID, u.Identity)
+	id, _, err := s.logins.Check(r.Context(), u.LoginID, u.Identity)
 	switch {
 	case errors.Is(err, signin.ErrEnded):
 		s.log.InfoContext(r.Context(), "login cookie of an ended login", "backend", u.Backend, "user", u.Subject, "err", err)
@@ -51,15 +49,7 @@ func (s *site) signedIn(w http.ResponseWriter, r *http.Request) (session.User, e
 	case err != nil:
 		return u, err
 	}
-	if changed {
-		u.Identity = id
-		if err := s.sessions.Save(w, r, u); err != nil {
-			u.Groups = s.keepGroups(id.Groups)
-			if err := s.sessions.Save(w, r, u); err != nil {
-				s.log.WarnContext(r.Context(), "refreshed login not saved in the cookie", "user", u.Subject, "err", err)
-			}
-		}
-	}
+	u.Identity = id
 	return u, nil
 }
 

@@ -106,6 +106,7 @@ func runExplain(ctx context.Context, e env, args []string) error {
 		return exitError{code: 2, msg: fmt.Sprintf("jitsi-gate explain: backend %s is type %s; a provider's groups are only known at login — use the preview mode (jitsi.preview: true) to see them", b.ID, b.Type)}
 	}
 	fmt.Fprintf(w, "Identity:   username %q, subject %q, name %q, email %q\n", id.Username, id.Subject, id.Name, id.Email)
+	fmt.Fprintf(w, "Rights:     %s\n", describeRights(g.policy.Rights(id)))
 
 	now := time.Now()
 	gr, err := g.grants.Grant(ctx, grant.Request{Identity: id, Room: rn, Tenant: t}, now)
@@ -201,6 +202,22 @@ func listOrNone(l []string) string {
 		return "(none)"
 	}
 	return strings.Join(l, ", ")
+}
+
+// describeRights is the Rights line of explain: what the user may do with
+// the room registry, and which rule says so.
+func describeRights(r policy.Rights) string {
+	var parts []string
+	if r.ManageRooms {
+		parts = append(parts, fmt.Sprintf("manage rooms (rule %q)", r.ManageRule))
+	}
+	if r.Admin {
+		parts = append(parts, fmt.Sprintf("admin (rule %q)", r.AdminRule))
+	}
+	if len(parts) == 0 {
+		return "none (no rule grants manage_rooms or admin)"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // pickBackend returns the backend with id, or the first backend that can

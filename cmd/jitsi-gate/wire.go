@@ -322,6 +322,8 @@ func buildPolicy(rules []config.Rule, ps *problems) *policy.Policy {
 			Features:      r.Features,
 			Rooms:         r.Rooms,
 			TokenLifetime: r.TokenLifetime,
+			ManageRooms:   r.ManageRooms,
+			Admin:         r.Admin,
 		})
 	}
 	p, err := policy.Compile(prs)
@@ -499,6 +501,8 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		Sessions:     g.sessions,
 		Logins:       g.logins,
 		Reservations: reservations,
+		Rooms:        g.rooms,
+		APITokens:    apiTokens(cfg.API),
 		Templates:    templates.WithOverrides(cfg.UI.TemplatesDir),
 		Static:       staticfiles.FS(),
 	})
@@ -508,6 +512,15 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		return nil
 	}
 	return h
+}
+
+// apiTokens are the JSON API's bearer tokens (api.tokens).
+func apiTokens(c config.API) []web.APIToken {
+	out := make([]web.APIToken, 0, len(c.Tokens))
+	for _, t := range c.Tokens {
+		out = append(out, web.APIToken{Name: t.Name, Token: t.Token})
+	}
+	return out
 }
 
 func cookiePath(u *url.URL) string {

@@ -30,6 +30,8 @@ type Config struct {
 	Rooms Rooms `yaml:"rooms"`
 	// Reservations is Prosody's mod_reservations API (off without a token).
 	Reservations Reservations `yaml:"reservations"`
+	// API holds the bearer tokens of the JSON room API.
+	API API `yaml:"api"`
 
 	// lines maps key paths to their line in the file; envOf maps key paths
 	// whose whole value was one ${NAME} to NAME. Both are filled by Parse.
@@ -243,6 +245,12 @@ type Rule struct {
 	// Rooms are glob patterns on the normalised room name; default ["*"].
 	Rooms         []string      `yaml:"rooms"`
 	TokenLifetime time.Duration `yaml:"token_lifetime"`
+	// ManageRooms lets the matched users create rooms (they organize
+	// them); Admin lets them see and change every room. Rights of the
+	// user, not of the rule's rooms: only on allowing rules without
+	// match.tenants, match.room_role or room patterns other than "*".
+	ManageRooms bool `yaml:"manage_rooms"`
+	Admin       bool `yaml:"admin"`
 }
 
 // Match selects identities. Every non-empty list must match (any element
@@ -340,6 +348,24 @@ type Reservations struct {
 	// DefaultDuration is how long rooms without a time window are reserved
 	// (registered rooms without slots, and unregistered ones under allow).
 	DefaultDuration time.Duration `yaml:"default_duration"`
+}
+
+// API configures the JSON room API (<public_url>/api/v1/rooms). Browsers
+// use it with their login cookie; scripts (a timetable sync) with one of
+// these tokens, which have admin rights.
+type API struct {
+	Tokens []APIToken `yaml:"tokens"`
+}
+
+// APIToken is one script's bearer token.
+type APIToken struct {
+	// Name says whose token it is; it appears in the audit log and as
+	// the creator of the rooms it makes ("api:NAME").
+	Name string `yaml:"name"`
+	// Token is sent as "Authorization: Bearer <token>"; at least
+	// MinAPITokenBytes.
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
 }
 
 // Enabled reports whether the reservation API is on (a token is set).

@@ -265,4 +265,8 @@ func (c *Config) resolveFiles(baseDir string, col *collector) {
 	resolve(&c.Store.Path)
 	secret("store.dsn_file", &c.Store.DSN, &c.Store.DSNFile)
 	secret("reservations.token_file", &c.Reservations.Token, &c.Reservations.TokenFile)
+	for i := range c.API.Tokens {
+		t := &c.API.Tokens[i]
+		secret(join(index("api.tokens", i), "token_file"), &t.Token, &t.TokenFile)
+	}
 }

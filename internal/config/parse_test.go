@@ -476,10 +476,12 @@ func TestStoreAndReservationSecrets(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "dsn", "postgres://gate:pw@127.0.0.1:5432/gate\n")
 	writeFile(t, dir, "token", "0123456789abcdef0123456789abcdef\n")
+	writeFile(t, dir, "api-token", "0123456789abcdef0123456789abcdef-sync\n")
 	c, err := Parse([]byte(baseYAML()+`store: {driver: postgres, dsn_file: dsn}
 rooms: {timezone: Europe/Vienna, open_early: 0s, grace: 0s}
 reservations: {token_file: token, unregistered_rooms: allow, default_duration: 2h}
-`), dir, nil)
+api: {tokens: [{name: sync, token_file: api-token}, {name: other, token: "${API_TOKEN}"}]}
+`), dir, envMap(map[string]string{"API_TOKEN": "fedcba9876543210fedcba9876543210-other"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,6 +493,8 @@ reservations: {token_file: token, unregistered_rooms: allow, default_duration: 2
 		{"dsn", c.Store.DSN, "postgres://gate:pw@127.0.0.1:5432/gate"},
 		{"no sqlite path for postgres", c.Store.Path, ""},
 		{"token", c.Reservations.Token, "0123456789abcdef0123456789abcdef"},
+		{"api token from its file", c.API.Tokens[0].Token, "0123456789abcdef0123456789abcdef-sync"},
+		{"api token from the environment", c.API.Tokens[1].Token, "fedcba9876543210fedcba9876543210-other"},
 		{"enabled", c.Reservations.Enabled(), true},
 		{"policy", c.Reservations.UnregisteredRooms, "allow"},
 		{"default_duration", c.Reservations.DefaultDuration, 2 * time.Hour},

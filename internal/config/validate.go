@@ -85,6 +85,7 @@ func (c *Config) Validate() error {
 	c.validateStore(v)
 	c.validateRooms(v)
 	c.validateReservations(v)
+	c.validateAPI(v)
 	c.validateDemoSecrets(v)
 	if len(v.problems) == 0 {
 		return nil
@@ -620,6 +621,7 @@ func (c *Config) validateRules(v *collector) {
 				v.add(p+".features."+k, fmt.Sprintf("%q is not a Jitsi feature", k), hint)
 			}
 		}
+		c.validateRuleRights(v, p, r)
 		if r.Role == "deny" {
 			const why = "a deny rule issues no token"
 			if r.LobbyBypass != nil {
@@ -801,5 +803,77 @@ func (c *Config) validateReservations(v *collector) {
 	if r.DefaultDuration <= 0 || r.DefaultDuration > maxDefaultDuration {
 		v.add("reservations.default_duration", fmt.Sprintf("%s is not between 1s and %s", r.DefaultDuration, maxDefaultDuration),
 			"e.g. 24h: how long Prosody keeps a room that has no time window")
+	}
+}
+
+// validateRuleRights checks manage_rooms and admin: they are rights of the
+// user (internal/policy Rights), so they belong on allowing rules that
+// apply everywhere; anywhere else an admin would read them as limited to
+// the rule's rooms or tenants, which they are not.
+func (c *Config) validateRuleRights(v *collector, p string, r Rule) {
+	var flags []string
+	if r.ManageRooms {
+		flags = append(flags, "manage_rooms")
+	}
+	if r.Admin {
+		flags = append(flags, "admin")
+	}
+	if len(flags) == 0 {
+		return
+	}
+	key := p + "." + flags[0]
+	if r.Role == "deny" {
+		v.add(key, "has no effect: a deny rule grants nothing", "put it on an allowing (owner or member) rule")
+		return
+	}
+	const hint = "rights hold in every room: put the flag on a rule without match.tenants, match.room_role and room patterns, e.g. the teachers rule"
+	switch {
+	case len(r.Match.Tenants) > 0:
+		v.add(key, "cannot be combined with match.tenants: rights are not limited to a tenant", hint)
+	case len(r.Match.RoomRole) > 0:
+		v.add(key, "cannot be combined with match.room_role: rights do not depend on a room", hint)
+	case len(r.Rooms) > 0 && !slices.Contains(r.Rooms, "*"):
+		v.add(key, fmt.Sprintf("cannot be combined with rooms %v: rights are not limited to some rooms", r.Rooms), hint)
+	}
+}
+
+// MinAPITokenBytes is the shortest api.tokens[].token accepted: a token has
+// admin rights over every room.
+const MinAPITokenBytes = 32
+
+var apiTokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func (c *Config) validateAPI(v *collector) {
+	names := map[string]int{}
+	tokens := map[string]int{}
+	for i, t := range c.API.Tokens {
+		p := index("api.tokens", i)
+		switch {
+		case t.Name == "":
+			v.add(p+".name", "is required", "who uses the token, e.g. timetable-sync; it appears in the audit log")
+		case !apiTokenNameRE.MatchString(t.Name):
+			v.add(p+".name", fmt.Sprintf("%q is not a plain name", t.Name), "letters, digits, '.', '_' and '-', e.g. timetable-sync")
+		default:
+			if first, dup := names[t.Name]; dup {
+				v.add(p+".name", fmt.Sprintf("%q is also the name of api.tokens[%d]", t.Name, first), "give every token its own name")
+			}
+			names[t.Name] = i
+		}
+		switch {
+		case t.Token == "":
+			v.add(p+".token", "is required", "token_file: /run/secrets/api_token holding "+secretHint)
+		case len(t.Token) < MinAPITokenBytes:
+			v.add(p+".token", fmt.Sprintf("is %d bytes, need at least %d (it has admin rights over every room)", len(t.Token), MinAPITokenBytes), secretHint)
+		case strings.ContainsFunc(t.Token, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+			v.add(p+".token", "contains spaces or control characters, which an Authorization header cannot carry", secretHint)
+		default:
+			if first, dup := tokens[t.Token]; dup {
+				v.add(p+".token", fmt.Sprintf("is the same as api.tokens[%d]", first), "give every script its own token, so one can be revoked alone")
+			}
+			tokens[t.Token] = i
+			if t.Token == c.Reservations.Token {
+				v.add(p+".token", "is the same as reservations.token", "Prosody's token must not have admin rights: use another one")
+			}
+		}
 	}
 }

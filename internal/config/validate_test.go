@@ -27,6 +27,8 @@ func oidcBackend() Backend {
 	}}
 }
 
+const apiToken = "0123456789abcdef0123456789abcdef-api"
+
 // TestValidate runs each rule of Validate once on an otherwise valid
 // configuration and checks the exact key path of the problem.
 func TestValidate(t *testing.T) {
@@ -299,6 +301,32 @@ func TestValidate(t *testing.T) {
 		{"reservations policy unknown", func(c *Config, _ string) { c.Reservations.UnregisteredRooms = "open" }, "reservations.unregistered_rooms", "not a policy", "deny"},
 		{"reservations default_duration negative", func(c *Config, _ string) { c.Reservations.DefaultDuration = -time.Hour }, "reservations.default_duration", "between 1s", ""},
 		{"rate window", func(c *Config, _ string) { c.RateLimit.Window = -time.Second }, "rate_limit.window", "greater than 0", ""},
+
+		// rights and the API
+		{"manage_rooms on the teachers rule", func(c *Config, _ string) { c.Rules[0].ManageRooms = true; c.Rules[0].Rooms = []string{"*"} }, "", "", ""},
+		{"admin on a deny rule", func(c *Config, _ string) { c.Rules[1].Role = "deny"; c.Rules[1].Admin = true }, "rules[1].admin", "deny rule grants nothing", "allowing"},
+		{"manage_rooms with tenants", func(c *Config, _ string) { c.Rules[0].ManageRooms = true; c.Rules[0].Match.Tenants = []string{"a"} },
+			"rules[0].manage_rooms", "match.tenants", "every room"},
+		{"admin with room_role", func(c *Config, _ string) { c.Rules[0].Admin = true; c.Rules[0].Match.RoomRole = []string{"organizer"} },
+			"rules[0].admin", "match.room_role", ""},
+		{"manage_rooms on some rooms", func(c *Config, _ string) { c.Rules[0].ManageRooms = true; c.Rules[0].Rooms = []string{"staff-*"} },
+			"rules[0].manage_rooms", "[staff-*]", ""},
+		{"api token fine", func(c *Config, _ string) { c.API.Tokens = []APIToken{{Name: "sync", Token: apiToken}} }, "", "", ""},
+		{"api token without name", func(c *Config, _ string) { c.API.Tokens = []APIToken{{Token: apiToken}} }, "api.tokens[0].name", "is required", ""},
+		{"api token name with spaces", func(c *Config, _ string) { c.API.Tokens = []APIToken{{Name: "time table", Token: apiToken}} }, "api.tokens[0].name", "not a plain name", ""},
+		{"api token names twice", func(c *Config, _ string) {
+			c.API.Tokens = []APIToken{{Name: "sync", Token: apiToken}, {Name: "sync", Token: apiToken + "2"}}
+		}, "api.tokens[1].name", "also the name of api.tokens[0]", ""},
+		{"api token missing", func(c *Config, _ string) { c.API.Tokens = []APIToken{{Name: "sync"}} }, "api.tokens[0].token", "is required", "token_file"},
+		{"api token short", func(c *Config, _ string) { c.API.Tokens = []APIToken{{Name: "sync", Token: "0123456789"}} }, "api.tokens[0].token", "is 10 bytes, need at least 32", "openssl"},
+		{"api token with a space", func(c *Config, _ string) { c.API.Tokens = []APIToken{{Name: "sync", Token: apiToken + " x"}} }, "api.tokens[0].token", "spaces", ""},
+		{"api token twice", func(c *Config, _ string) {
+			c.API.Tokens = []APIToken{{Name: "a", Token: apiToken}, {Name: "b", Token: apiToken}}
+		}, "api.tokens[1].token", "same as api.tokens[0]", "revoked"},
+		{"api token is prosody's", func(c *Config, _ string) {
+			c.Reservations.Token = apiToken
+			c.API.Tokens = []APIToken{{Name: "a", Token: apiToken}}
+		}, "api.tokens[0].token", "same as reservations.token", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,16 @@
 //     without a tenant never fits a rule that lists tenants).
 //   - Role deny on the deciding rule refuses access. No applicable rule also
 //     refuses access: there is no implicit default.
+//   - Rights (Rights, the rule flags manage_rooms and admin) belong to a
+//     user, not to a room: the rules are read top to bottom, looking only
+//     at their identity match (groups, backends, users). Each flag is
+//     granted by the first matching rule that sets it, unless a matching
+//     deny rule that covers every room (no tenants, no room_role, rooms
+//     "*") comes first: it ends the search, as it refuses the user
+//     everywhere. Flags are only accepted on allowing rules without
+//     match.tenants, match.room_role or room patterns other than "*",
+//     so that no one reads "manage_rooms on the staff-* rule" as a right
+//     limited to those rooms. admin implies manage_rooms.
 //   - Groups, backends and tenants compare case-insensitively (LDAP and
 //     most directories treat names so). Usernames compare in their folded
 //     form (auth.FoldUsername: Unicode compatibility forms and case), so a
@@ -79,6 +89,10 @@ type Rule struct {
 	Rooms []string
 	// TokenLifetime overrides the gateway default when > 0.
 	TokenLifetime time.Duration
+	// ManageRooms (manage_rooms) lets the user create rooms, which they
+	// then organize; Admin (admin) lets them see and change every room
+	// and import the timetable. See Rights.
+	ManageRooms, Admin bool
 }
 
 // The values of match.room_role.
@@ -131,6 +145,21 @@ type Decision struct {
 	// Reason explains a refusal for logs and the denied page; "" when
 	// Allowed.
 	Reason string
+	// ManageRooms and Admin are the deciding rule's flags. What a user
+	// may do with rooms is Rights, which does not depend on one room.
+	ManageRooms, Admin bool
+}
+
+// Rights are what a user may do with the room registry, whatever the room.
+type Rights struct {
+	// ManageRooms: may create rooms (and becomes their organizer).
+	ManageRooms bool
+	// Admin: sees and changes every room, imports the timetable. Admin
+	// implies ManageRooms.
+	Admin bool
+	// ManageRule and AdminRule name the rules that granted the flags, for
+	// explain and the audit log; "" when not granted.
+	ManageRule, AdminRule string
 }
 
 // Policy is a compiled, immutable rule list.
@@ -159,6 +188,12 @@ type compiledRule struct {
 	lobby         *bool
 	features      map[string]bool
 	tokenLifetime time.Duration
+	manageRooms   bool
+	admin         bool
+	// everywhere: the rule applies to every room of every tenant (rooms
+	// "*", no tenants, no room_role), so a deny refuses the user outright
+	// and ends the search for Rights.
+	everywhere bool
 }
 
 // Compile validates rules and builds a Policy. It reports every problem at
@@ -202,6 +237,9 @@ func Compile(rules []Rule) (*Policy, error) {
 			if r.LobbyBypass != nil || r.Lobby != nil || r.Features != nil || r.TokenLifetime != 0 {
 				bad("role deny issues no token, so lobby_bypass, lobby, features and token_lifetime have no effect; remove them")
 			}
+			if r.ManageRooms || r.Admin {
+				bad("role deny grants nothing, so manage_rooms and admin have no effect; put them on an allowing rule")
+			}
 		case "":
 			bad("role is empty; use owner, member or deny")
 		default:
@@ -220,6 +258,8 @@ func Compile(rules []Rule) (*Policy, error) {
 			lobby:         p.rules[i].Lobby,
 			features:      p.rules[i].Features,
 			tokenLifetime: r.TokenLifetime,
+			manageRooms:   r.ManageRooms || r.Admin,
+			admin:         r.Admin,
 		}
 
 		for _, g := range r.Groups {
@@ -276,6 +316,10 @@ func Compile(rules []Rule) (*Policy, error) {
 				continue
 			}
 			c.rooms = append(c.rooms, lp)
+		}
+		c.everywhere = len(c.tenants) == 0 && len(r.RoomRoles) == 0 && slices.Contains(c.rooms, "*")
+		if (r.ManageRooms || r.Admin) && r.Role != Deny && !c.everywhere {
+			bad("manage_rooms and admin are rights of the user, not of some rooms: put them on a rule without match.tenants, match.room_role and room patterns other than \"*\"")
 		}
 		p.compiled[i] = c
 	}
@@ -344,47 +388,71 @@ func SplitUser(entry string) (backend, username string) {
 // policies with more than 256 rules allocate a bitset per call.
 const maxStackWords = 4
 
-// Evaluate decides on req. It does not modify req or the Policy.
-func (p *Policy) Evaluate(req Request) Decision {
-	// Which rules have a group the user is in. strings.ToLower returns its
-	// argument without allocating when it is already lower case.
-	var stack [maxStackWords]uint64
-	var groupHit []uint64
-	if p.words <= maxStackWords {
-		groupHit = stack[:p.words]
+// identity is a user prepared for matching: the lower-cased backend and
+// the folded username (computed on first use; folding allocates). The
+// group bitset is kept apart, in the caller's stack array: a slice of it
+// stored in this struct would move the array to the heap.
+type identity struct {
+	backend    string
+	username   string
+	user       string
+	userFolded bool
+}
+
+// groupHits returns the bitset of the rules whose groups contain one of
+// groups, in buf when it is large enough.
+func (p *Policy) groupHits(groups []string, buf []uint64) []uint64 {
+	var hit []uint64
+	if p.words <= len(buf) {
+		hit = buf[:p.words]
 	} else {
-		groupHit = make([]uint64, p.words)
+		hit = make([]uint64, p.words)
 	}
-	for _, g := range req.Identity.Groups {
+	// strings.ToLower returns its argument without allocating when it is
+	// already lower case.
+	for _, g := range groups {
 		if set, ok := p.groupRules[strings.ToLower(g)]; ok {
 			for w := range set {
-				groupHit[w] |= set[w]
+				hit[w] |= set[w]
 			}
 		}
 	}
-	backend := strings.ToLower(req.Identity.Backend)
-	// Folding allocates; only rules with match.users need it.
-	var user string
-	userFolded := false
+	return hit
+}
+
+// fits reports whether rule i's groups, backends and users match the user.
+func (p *Policy) fits(i int, groupHit []uint64, u *identity) bool {
+	c := &p.compiled[i]
+	if !c.anyGroup && groupHit[i/64]&(1<<(i%64)) == 0 {
+		return false
+	}
+	if c.backends != nil && !slices.Contains(c.backends, u.backend) {
+		return false
+	}
+	if c.users != nil {
+		if !u.userFolded {
+			u.user, u.userFolded = auth.FoldUsername(u.username), true
+		}
+		scopes, ok := c.users[u.user]
+		if !ok || !(slices.Contains(scopes, "") || slices.Contains(scopes, u.backend)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Evaluate decides on req. It does not modify req or the Policy.
+func (p *Policy) Evaluate(req Request) Decision {
+	var stack [maxStackWords]uint64
+	groupHit := p.groupHits(req.Identity.Groups, stack[:])
+	u := identity{backend: strings.ToLower(req.Identity.Backend), username: req.Identity.Username}
 	room := strings.ToLower(req.Room)
 	tenant := strings.ToLower(req.Tenant)
 
 	for i := range p.compiled {
 		c := &p.compiled[i]
-		if !c.anyGroup && groupHit[i/64]&(1<<(i%64)) == 0 {
+		if !p.fits(i, groupHit, &u) {
 			continue
-		}
-		if c.backends != nil && !slices.Contains(c.backends, backend) {
-			continue
-		}
-		if c.users != nil {
-			if !userFolded {
-				user, userFolded = auth.FoldUsername(req.Identity.Username), true
-			}
-			scopes, ok := c.users[user]
-			if !ok || !(slices.Contains(scopes, "") || slices.Contains(scopes, backend)) {
-				continue
-			}
 		}
 		if c.tenants != nil && (tenant == "" || !slices.Contains(c.tenants, tenant)) {
 			continue
@@ -398,6 +466,38 @@ func (p *Policy) Evaluate(req Request) Decision {
 		return c.decide()
 	}
 	return Decision{Reason: noRuleReason(req)}
+}
+
+// Rights returns what id may do with the room registry (see the package
+// comment): each flag comes from the first rule matching id that sets it,
+// and a matching deny rule for every room ends the search.
+func (p *Policy) Rights(id auth.Identity) Rights {
+	var stack [maxStackWords]uint64
+	groupHit := p.groupHits(id.Groups, stack[:])
+	u := identity{backend: strings.ToLower(id.Backend), username: id.Username}
+	var r Rights
+	for i := range p.compiled {
+		c := &p.compiled[i]
+		if !c.manageRooms && !(c.role == Deny && c.everywhere) {
+			continue // cheap test first: most rules set no flag
+		}
+		if !p.fits(i, groupHit, &u) {
+			continue
+		}
+		if c.role == Deny {
+			break
+		}
+		if c.manageRooms && !r.ManageRooms {
+			r.ManageRooms, r.ManageRule = true, c.name
+		}
+		if c.admin && !r.Admin {
+			r.Admin, r.AdminRule = true, c.name
+		}
+		if r.Admin {
+			break // admin implies everything
+		}
+	}
+	return r
 }
 
 // matchRoomRole reports whether the request's relation to the room is one
@@ -446,6 +546,8 @@ func (c *compiledRule) decide() Decision {
 		Role:          c.role,
 		Moderator:     c.role == Owner,
 		TokenLifetime: c.tokenLifetime,
+		ManageRooms:   c.manageRooms,
+		Admin:         c.admin,
 	}
 	if c.lobbyBypass != nil {
 		v := *c.lobbyBypass
@@ -490,21 +592,6 @@ func (p *Policy) Rules() []Rule {
 	out := make([]Rule, len(p.rules))
 	for i, r := range p.rules {
 		out[i] = copyRule(r)
-	}
-	return out
-}
-
-// RelevantGroups returns the groups (in their original spelling and order)
-// that some rule's Groups list names, dropping the rest. Evaluate gives the
-// same decision for the filtered list as for the full one, so the web layer
-// can keep only these in the session cookie when a directory reports
-// hundreds of groups. It returns nil when no group is relevant.
-func (p *Policy) RelevantGroups(groups []string) []string {
-	var out []string
-	for _, g := range groups {
-		if _, ok := p.groupRules[strings.ToLower(g)]; ok {
-			out = append(out, g)
-		}
 	}
 	return out
 }

@@ -284,6 +284,11 @@ func TestCompileErrors(t *testing.T) {
 		{"empty feature", []Rule{{Name: "x", Role: Member, Features: map[string]bool{"": true}}}, []string{"features has an empty name"}},
 		{"negative lifetime", []Rule{{Name: "x", Role: Member, TokenLifetime: -time.Second}}, []string{"token_lifetime -1s is negative"}},
 		{"deny with claims", []Rule{{Name: "x", Role: Deny, LobbyBypass: ptr(true)}}, []string{"role deny issues no token"}},
+		{"deny with manage_rooms", []Rule{{Name: "x", Role: Deny, ManageRooms: true}}, []string{"role deny grants nothing"}},
+		{"deny with admin", []Rule{{Name: "x", Role: Deny, Admin: true}}, []string{"role deny grants nothing"}},
+		{"rights on some rooms", []Rule{{Name: "x", Role: Owner, Rooms: []string{"staff-*"}, ManageRooms: true}}, []string{"rights of the user, not of some rooms"}},
+		{"rights in a tenant", []Rule{{Name: "x", Role: Owner, Tenants: []string{"a"}, Admin: true}}, []string{"rights of the user"}},
+		{"rights by room role", []Rule{{Name: "x", Role: Owner, RoomRoles: []string{RoomOrganizer}, ManageRooms: true}}, []string{"rights of the user"}},
 		{
 			"every problem reported at once",
 			[]Rule{{Name: "a", Role: "boss"}, ok, {Name: "c", Role: Member, Rooms: []string{"["}}},
@@ -305,6 +310,47 @@ func TestCompileErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRights: flags belong to the user; the first matching rule that sets
+// a flag grants it, a deny for every room stops the search, narrower
+// denies and rules without flags do not.
+func TestRights(t *testing.T) {
+	p := mustCompile(t, []Rule{
+		{Name: "suspended", Users: []string{"mallory"}, Role: Deny},
+		{Name: "no-guests-in-staff", Groups: []string{"guests"}, Rooms: []string{"staff-*"}, Role: Deny},
+		{Name: "tenant-b-teachers", Groups: []string{"teachers"}, Tenants: []string{"b"}, Role: Member},
+		{Name: "admins", Groups: []string{"IT"}, Backends: []string{"ldap"}, Role: Owner, Rooms: []string{"*"}, Admin: true},
+		{Name: "teachers", Groups: []string{"teachers"}, Role: Owner, ManageRooms: true},
+		{Name: "everyone-denied-below", Groups: []string{"students"}, Role: Deny},
+		{Name: "students-manage-too-late", Groups: []string{"students"}, Role: Member, ManageRooms: true},
+		{Name: "late-admin", Users: []string{"ldap:alice"}, Role: Member, Admin: true},
+	})
+	tests := []struct {
+		name string
+		id   auth.Identity
+		want Rights
+	}{
+		{"teacher manages rooms", id("ldap", "tina", "Teachers"), Rights{ManageRooms: true, ManageRule: "teachers"}},
+		{"admin implies manage", id("ldap", "ivan", "it"), Rights{ManageRooms: true, Admin: true, ManageRule: "admins", AdminRule: "admins"}},
+		{"admin rule is scoped to a backend", id("demo", "ivan", "it"), Rights{}},
+		{"a deny for every room stops the search", id("ldap", "mallory", "teachers", "it"), Rights{}},
+		{"a deny for some rooms does not", id("ldap", "gina", "guests", "teachers"), Rights{ManageRooms: true, ManageRule: "teachers"}},
+		{"flags from two rules", id("ldap", "alice", "teachers"), Rights{ManageRooms: true, Admin: true, ManageRule: "teachers", AdminRule: "late-admin"}},
+		{"student denied before the flag", id("ldap", "sam", "students"), Rights{}},
+		{"nobody", id("ldap", "pat", "parents"), Rights{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.Rights(tt.id); got != tt.want {
+				t.Errorf("Rights = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	d := p.Evaluate(Request{Identity: id("ldap", "tina", "teachers"), Room: "physik"})
+	if !d.ManageRooms || d.Admin || d.Rule != "teachers" {
+		t.Errorf("the deciding rule's flags are in the decision: %+v", d)
 	}
 }
 
@@ -374,32 +420,6 @@ func TestEvaluateNeverMutates(t *testing.T) {
 	r[0].Users[0] = "someone"
 	if got := p.Rules(); !reflect.DeepEqual(got, before) {
 		t.Errorf("Rules() result aliases the policy")
-	}
-}
-
-func TestRelevantGroups(t *testing.T) {
-	p := mustCompile(t, schoolRules())
-	tests := []struct {
-		in, want []string
-	}{
-		{[]string{"Domain Users", "TEACHERS", "x", "students"}, []string{"TEACHERS", "students"}},
-		{[]string{"a", "b"}, nil},
-		{nil, nil},
-	}
-	for _, tt := range tests {
-		got := p.RelevantGroups(tt.in)
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("RelevantGroups(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-		// Filtering must not change any decision.
-		for _, room := range []string{"physik", "mathe-1", "lehrerzimmer"} {
-			full := p.Evaluate(Request{Identity: id("demo", "u", tt.in...), Room: room})
-			filt := p.Evaluate(Request{Identity: id("demo", "u", got...), Room: room})
-			full.Reason, filt.Reason = "", ""
-			if !reflect.DeepEqual(full, filt) {
-				t.Errorf("groups %q room %s: filtered decision %+v differs from %+v", tt.in, room, filt, full)
-			}
-		}
 	}
 }
 

@@ -117,9 +117,9 @@ func (k *Keeper) Start(ctx context.Context, id auth.Identity, expires time.Time)
 }
 
 // Check says whether the login sid of id still counts and returns the
-// identity to use: id itself, or, when its groups were due for a refresh,
-// the identity the backend reports now (changed is then true and the
-// caller saves it in the cookie). ErrEnded and ErrReauthenticate are the
+// identity to use: id with the groups of the record, or, when they were
+// due for a refresh, the identity the backend reports now (changed is then
+// true when anything differs). ErrEnded and ErrReauthenticate are the
 // user's business; other errors mean the records could not be read.
 //
 // When the backend cannot be asked for a refresh (the directory is down),
@@ -137,14 +137,12 @@ func (k *Keeper) Check(ctx context.Context, sid string, id auth.Identity) (fresh
 	if !now.Before(c.expiresAt) {
 		return auth.Identity{}, false, fmt.Errorf("%w: expired", ErrEnded)
 	}
-	// The record's groups are the truth once they were refreshed: a
-	// cookie saved before a refresh on another replica must not bring old
-	// groups back.
-	if !slices.Equal(c.groups, id.Groups) {
-		id.Groups, changed = slices.Clone(c.groups), true
-	}
+	// The record's groups are the truth: the cookie does not carry them
+	// (a directory may list more than a cookie holds), and a refresh on
+	// another replica counts here too.
+	id.Groups = slices.Clone(c.groups)
 	if now.Sub(c.checkedAt) < k.o.RefreshGroups {
-		return id, changed, nil
+		return id, false, nil
 	}
 	r, ok := k.o.Refreshers[id.Backend]
 	if !ok {
