@@ -79,7 +79,7 @@ const readyzTimeout = 2 * time.Second
 // endpoint is public, so the answer names no backend and no reason; those
 // go to the log. The backends cache their probes (see
 // auth.ReadinessChecker), so polling /readyz does not load the directory.
-func handleReadyz(log *slog.Logger, backends *backendSet, draining *atomic.Bool) http.Handler {
+func handleReadyz(log *slog.Logger, backends *backendSet, store Pinger, draining *atomic.Bool) http.Handler {
 	ready, notReady := []byte(`{"status":"ready"}`+"\n"), []byte(`{"status":"not ready"}`+"\n")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if refuseWhileDraining(w, draining) {
@@ -101,8 +101,16 @@ func handleReadyz(log *slog.Logger, backends *backendSet, draining *atomic.Bool)
 				errs[i] = rc.Ready(ctx)
 			}()
 		}
+		var storeErr error
+		if store != nil {
+			// Logins, rooms and invites live there: without it nothing works.
+			storeErr = store.Ping(ctx)
+		}
 		wg.Wait()
-		allReady := true
+		allReady := storeErr == nil
+		if storeErr != nil {
+			log.WarnContext(r.Context(), "readyz: store not ready", "err", storeErr)
+		}
 		for i, err := range errs {
 			if err != nil {
 				allReady = false
@@ -148,6 +156,11 @@ func handleLogo(ui UIOptions, static fs.FS) http.Handler {
 		}
 		http.ServeFileFS(w, r, static, "img/logo.svg")
 	})
+}
+
+// Pinger is a dependency /readyz asks (the store).
+type Pinger interface {
+	Ping(ctx context.Context) error
 }
 
 // refuseWhileDraining answers /readyz with 503 once serve has begun its

@@ -55,7 +55,7 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	mux.Handle("GET "+p("/.well-known/jwks.json"), handleJWKS(deps.PublicKeys))
 
 	healthz := handleHealthz(opts.Version)
-	readyz := handleReadyz(deps.Logger, backends, opts.Draining)
+	readyz := handleReadyz(deps.Logger, backends, deps.Store, opts.Draining)
 	mux.Handle("GET "+p("/healthz"), healthz)
 	mux.Handle("GET "+p("/readyz"), readyz)
 	if s.prefix != "" {

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -118,5 +121,29 @@ func BenchmarkOwnCookieHeader(b *testing.B) {
 				ownCookieHeader(tc.lines, []string{"jitsi_gate"})
 			}
 		})
+	}
+}
+
+type failingPinger struct{ err error }
+
+func (p failingPinger) Ping(context.Context) error { return p.err }
+
+// TestReadyzAsksTheStore: without its store the gateway is not ready, and
+// the public answer does not say why.
+func TestReadyzAsksTheStore(t *testing.T) {
+	backends, err := newBackendSet(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	for _, tt := range []struct {
+		store Pinger
+		want  int
+	}{{failingPinger{}, http.StatusOK}, {failingPinger{errors.New("database is locked")}, http.StatusServiceUnavailable}} {
+		rec := httptest.NewRecorder()
+		handleReadyz(log, backends, tt.store, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if rec.Code != tt.want || strings.Contains(rec.Body.String(), "locked") {
+			t.Errorf("store %v: %d %q, want %d without details", tt.store, rec.Code, rec.Body.String(), tt.want)
+		}
 	}
 }

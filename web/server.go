@@ -99,6 +99,8 @@ type Deps struct {
 	Sessions   *session.Manager
 	// Logins are the server-side records of the sessions.
 	Logins *signin.Keeper
+	// Store is asked by /readyz; nil: not asked.
+	Store Pinger
 	// Reservations is Prosody's reservation API, mounted at
 	// <public_url>/reservations/ (it checks its own bearer token); nil
 	// when reservations are off.

@@ -500,6 +500,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		PublicKeys:   g.keys,
 		Sessions:     g.sessions,
 		Logins:       g.logins,
+		Store:        g.store,
 		Reservations: reservations,
 		Rooms:        g.rooms,
 		APITokens:    apiTokens(cfg.API),
