@@ -127,6 +127,8 @@ func TestCheckConfigAndServeAgree(t *testing.T) {
 		{"templates_dir missing", replace("ui: {}", fmt.Sprintf("ui: {templates_dir: %q}", filepath.Join(dir, "none"))), "ui.templates_dir", "cannot read"},
 		{"trusted proxy that is not a network", replace("server: {", `server: {trusted_proxies: ["127.0.0.1/33"], `), "server.trusted_proxies[0]", ""},
 		{"unknown key", appendYAML("sesion: {}\n"), "sesion", "unknown key"},
+		{"static user twice in another Unicode form", replace("      - {username: ada,", "      - {username: ada, password_hash: \""+verdictHash+"\", groups: [teachers]}\n      - {username: ａｄａ,"),
+			"backends[0]", "listed twice"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,9 +15,6 @@ import (
 	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
-
-	"github.com/jitsi-gate/jitsi-gate/internal/auth"
-	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 )
 
 // Limits an admin can hit.
@@ -422,9 +419,11 @@ func (c *Config) validateStatic(v *collector, p string, b *Backend) {
 		case strings.ContainsFunc(u.Username, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
 			v.add(uj+".username", fmt.Sprintf("%q contains spaces or control characters", u.Username), "")
 		default:
-			key := auth.FoldUsername(u.Username)
+			// Spellings that fold to one name (ſ, fullwidth letters) are
+			// refused by the static backend itself; exact duplicates here.
+			key := strings.ToLower(u.Username)
 			if first, dup := names[key]; dup {
-				v.add(uj+".username", fmt.Sprintf("%q is also users[%d] (user names are compared ignoring case and Unicode compatibility forms)", u.Username, first), "")
+				v.add(uj+".username", fmt.Sprintf("%q is also users[%d] (user names are compared ignoring case)", u.Username, first), "")
 			} else {
 				names[key] = j
 			}
@@ -586,7 +585,10 @@ func (c *Config) validateRules(v *collector) {
 		checkNonEmpty(v, p+".match.groups", r.Match.Groups)
 		checkNonEmpty(v, p+".match.users", r.Match.Users)
 		for k, u := range r.Match.Users {
-			if b, _ := policy.SplitUser(u); b != "" && !slices.Contains(backendIDs, b) {
+			// BACKEND:username (the scope ends at the first colon, as the
+			// policy reads it).
+			if b, _, scoped := strings.Cut(u, ":"); scoped && !slices.Contains(backendIDs, strings.ToLower(strings.TrimSpace(b))) {
+				b = strings.ToLower(strings.TrimSpace(b))
 				hint := "BACKEND:username limits the entry to one backend; known backends: " + strings.Join(backendIDs, ", ")
 				if s := closest(b, backendIDs); s != "" {
 					hint = fmt.Sprintf("did you mean %q?", s+":"+strings.SplitN(u, ":", 2)[1])
