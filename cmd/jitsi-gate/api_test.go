@@ -26,17 +26,7 @@ func apiGatewayConfig(t *testing.T, addr, dir string) string {
 	if err := os.WriteFile(filepath.Join(dir, "other-token"), []byte(otherToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprintf(`
-server: {listen: "%s", public_url: "http://%s/_auth", shutdown_delay: 0s}
-jitsi:
-  url: https://meet.example.com
-  xmpp_domain: meet.jitsi
-  app_id: jitsi-gate
-  audience: jitsi
-  signing: {algorithm: HS256, secret: "%s"}
-  tenants: [school-a]
-session: {secret: "test-session-secret-0123456789abcdef0123"}
-store: {path: "%s"}
+	return gatewayHead(addr, "/_auth", "tenants: [school-a]") + fmt.Sprintf(`store: {path: "%s"}
 backends:
   - id: demo
     type: static
@@ -53,7 +43,7 @@ api:
     - {name: timetable-sync, token: "%s"}
     - {name: other, token_file: %s}
 log: {level: info}
-`, addr, addr, testSecret, filepath.Join(dir, "gate.db"), hash(t, "pw"), hash(t, "pw"), hash(t, "pw"), syncToken,
+`, filepath.Join(dir, "gate.db"), hash(t, "pw"), hash(t, "pw"), hash(t, "pw"), syncToken,
 		filepath.Join(dir, "other-token"))
 }
 

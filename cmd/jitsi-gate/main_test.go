@@ -73,17 +73,25 @@ func hash(t *testing.T, pw string) string {
 
 // hsGatewayHead is the server, jitsi and session part of the test configs
 // with an HS256 secret; each test appends its backends and rules.
-func hsGatewayHead(addr string) string {
+func hsGatewayHead(addr string) string { return gatewayHead(addr, "") }
+
+// gatewayHead is hsGatewayHead with public_url at path (e.g. "/_auth") and
+// more lines for the jitsi section (e.g. "tenants: [school-a]").
+func gatewayHead(addr, path string, jitsiLines ...string) string {
+	extra := ""
+	for _, l := range jitsiLines {
+		extra += "  " + l + "\n"
+	}
 	return fmt.Sprintf(`
-server: {listen: "%s", public_url: "http://%s", shutdown_delay: 0s}
+server: {listen: "%s", public_url: "http://%s%s", shutdown_delay: 0s}
 jitsi:
   url: https://meet.example.com
   xmpp_domain: meet.jitsi
   app_id: jitsi-gate
   audience: jitsi
   signing: {algorithm: HS256, secret: "%s"}
-session: {secret: "test-session-secret-0123456789abcdef0123"}
-`, addr, addr, testSecret)
+%ssession: {secret: "test-session-secret-0123456789abcdef0123"}
+`, addr, addr, path, testSecret, extra)
 }
 
 // gatewayConfig is a test configuration: teachers own every room, students

@@ -29,17 +29,7 @@ const reservationsToken = "reservations-token-0123456789abcdef0123456789"
 // allowed, and unregistered rooms handled by policy (deny or allow).
 func reservationsConfig(t *testing.T, addr, store, policy string) string {
 	t.Helper()
-	return fmt.Sprintf(`
-server: {listen: "%s", public_url: "http://%s", shutdown_delay: 0s}
-jitsi:
-  url: https://meet.example.com
-  xmpp_domain: meet.jitsi
-  app_id: jitsi-gate
-  audience: jitsi
-  signing: {algorithm: HS256, secret: "%s"}
-  tenants: [schule]
-session: {secret: "test-session-secret-0123456789abcdef0123"}
-%s
+	return gatewayHead(addr, "", "tenants: [schule]") + fmt.Sprintf(`%s
 rooms: {timezone: Europe/Berlin, open_early: 10m, grace: %s}
 reservations:
   token: %q
@@ -50,7 +40,7 @@ backends:
     type: static
     users:
       - {username: teacher1, password_hash: "%s", groups: [teachers]}
-`, addr, addr, testSecret, store, roomGrace, reservationsToken, policy, hash(t, "pw")) + roomRules
+`, store, roomGrace, reservationsToken, policy, hash(t, "pw")) + roomRules
 }
 
 // prosodyClient sends mod_reservations' requests to a gateway.

@@ -33,20 +33,10 @@ const roomGrace = 5 * time.Minute
 // a rooms test config. token_lifetime is long so that the cap at the end
 // of the lesson is what decides exp.
 func roomsGatewayHead(addr, store string) string {
-	return fmt.Sprintf(`
-server: {listen: "%s", public_url: "http://%s", shutdown_delay: 0s}
-jitsi:
-  url: https://meet.example.com
-  xmpp_domain: meet.jitsi
-  app_id: jitsi-gate
-  audience: jitsi
-  signing: {algorithm: HS256, secret: "%s"}
-  token_lifetime: 8h
-session: {secret: "test-session-secret-0123456789abcdef0123"}
-%s
+	return gatewayHead(addr, "", "token_lifetime: 8h") + fmt.Sprintf(`%s
 rooms: {timezone: Europe/Berlin, open_early: 10m, grace: %s}
 rate_limit: {per_user: 50, per_ip: 1000, window: 1m}
-`, addr, addr, testSecret, store, roomGrace)
+`, store, roomGrace)
 }
 
 // roomsStaticConfig is a rooms config with static users: two teachers, a
