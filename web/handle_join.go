@@ -96,6 +96,7 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 			return
 		}
 		if !d.Allowed {
+			s.metrics.AccessDenied(d.Rule)
 			s.log.InfoContext(ctx, "access denied", "backend", u.Backend, "user", u.Subject,
 				"groups", u.Groups, "room", t.Room.Safe, "tenant", t.Tenant, "reason", d.Reason)
 			s.render(w, r, http.StatusForbidden, "denied", "denied.heading", &u, deniedPage{
@@ -110,6 +111,7 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 			return
 		}
 		auditToken(s.log, r, u, g, t, cl)
+		s.metrics.TokenIssued(d.Rule, string(d.Role))
 
 		dest := jitsi.RoomURL(t, jwt)
 		switch {

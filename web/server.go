@@ -19,6 +19,7 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
@@ -106,6 +107,9 @@ type Deps struct {
 	// ui.templates_dir); Static holds CSS, JS and images.
 	Templates fs.FS
 	Static    fs.FS
+	// Metrics counts requests, logins, tokens and rate limiter sizes; nil
+	// when metrics are off (every method is nil-safe).
+	Metrics *metrics.Metrics
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
@@ -145,6 +149,7 @@ func NewServer(opts Options, deps Deps) (http.Handler, error) {
 		prefix:     strings.TrimSuffix(opts.PublicURL.Path, "/"),
 		sessions:   deps.Sessions,
 		logins:     deps.Logins,
+		metrics:    deps.Metrics,
 		keepGroups: deps.Grants.Policy().RelevantGroups,
 	}
 	jitsi := &target.Jitsi{
