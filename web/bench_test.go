@@ -16,6 +16,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
@@ -34,6 +35,12 @@ import (
 //	benchstat bench.txt
 
 func benchServer(b *testing.B, signer *token.Signer) (http.Handler, *http.Cookie) {
+	b.Helper()
+	return benchServerWith(b, signer, nil)
+}
+
+// benchServerWith is benchServer with metrics on (m not nil).
+func benchServerWith(b *testing.B, signer *token.Signer, m *metrics.Metrics) (http.Handler, *http.Cookie) {
 	b.Helper()
 	h, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
 	sa, err := static.New("demo", "Demo", []static.User{
@@ -73,6 +80,7 @@ func benchServer(b *testing.B, signer *token.Signer) (http.Handler, *http.Cookie
 		Passwords: []auth.PasswordAuthenticator{sa},
 		Grants:    grants, Signer: signer, Sessions: sessions, Logins: testLogins(b, time.Now),
 		Templates: templates.FS(), Static: staticfiles.FS(),
+		Metrics: m,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -176,6 +184,18 @@ func BenchmarkBare(b *testing.B) {
 
 func BenchmarkJoinHS256(b *testing.B) {
 	h, c := benchServer(b, hsSigner(b))
+	b.Run("loopback", func(b *testing.B) { loopback(b, h, c) })
+	b.Run("inprocess", func(b *testing.B) { inProcess(b, h, c) })
+}
+
+// BenchmarkJoinHS256Metrics is BenchmarkJoinHS256 with metrics on: the
+// HTTP middleware, the token counter.
+func BenchmarkJoinHS256Metrics(b *testing.B) {
+	m, err := metrics.New(metrics.Options{Backends: []string{"demo"}, Rules: []string{"suspended", "teachers", "students"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, c := benchServerWith(b, hsSigner(b), m)
 	b.Run("loopback", func(b *testing.B) { loopback(b, h, c) })
 	b.Run("inprocess", func(b *testing.B) { inProcess(b, h, c) })
 }

@@ -96,6 +96,7 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 			return
 		}
 		if !d.Allowed {
+			s.metrics.AccessDenied(d.Rule)
 			s.log.InfoContext(ctx, "access denied", "backend", u.Backend, "user", u.Subject,
 				"groups", u.Groups, "room", t.Room.Safe, "tenant", t.Tenant, "reason", d.Reason)
 			s.render(w, r, http.StatusForbidden, "denied", "denied.heading", &u, deniedPage{
@@ -110,6 +111,7 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 			return
 		}
 		auditToken(s.log, r, u, g, t, cl)
+		s.metrics.TokenIssued(d.Rule, string(d.Role))
 
 		dest := jitsi.RoomURL(t, jwt)
 		switch {
@@ -158,12 +160,13 @@ func renderClosed(s *site, w http.ResponseWriter, r *http.Request, u *session.Us
 }
 
 // auditToken is the audit line: who got which rights where. Never the
-// token.
+// token. It is written for every token, so it uses typed attributes
+// (LogAttrs): key-value pairs as ...any cost an allocation each.
 func auditToken(log *slog.Logger, r *http.Request, u session.User, g grant.Grant, t target.Target, cl clients) {
-	log.InfoContext(r.Context(), "token issued", "backend", u.Backend, "user", u.Subject,
-		"username", u.Username, "rule", g.Decision.Rule, "role", string(g.Decision.Role), "room", t.Room.Safe,
-		"tenant", t.Tenant, "sub", g.Claims.Subject, "expires", g.Claims.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"),
-		"client", cl.ip(r))
+	log.LogAttrs(r.Context(), slog.LevelInfo, "token issued", slog.String("backend", u.Backend), slog.String("user", u.Subject),
+		slog.String("username", u.Username), slog.String("rule", g.Decision.Rule), slog.String("role", string(g.Decision.Role)),
+		slog.String("room", t.Room.Safe), slog.String("tenant", t.Tenant), slog.String("sub", g.Claims.Subject),
+		slog.String("expires", g.Claims.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")), slog.String("client", cl.ip(r)))
 }
 
 // previewOf shows the token the way Jitsi reads it.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/ratelimit"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/signin"
@@ -106,6 +107,7 @@ func handlePasswordLogin(s *site, jitsi *target.Jitsi, backends *backendSet, lim
 			secs := int(wait.Seconds() + 0.999)
 			s.log.WarnContext(ctx, "login rate limited", "backend", backendID, "username", username,
 				"client", ip, "limit", limited, "retry_after_s", secs)
+			s.metrics.Login(backendID, metrics.LoginRateLimited)
 			w.Header().Set("Retry-After", fmt.Sprint(secs))
 			renderLogin(s, backends, w, r, http.StatusTooManyRequests, t, tr.T("error.rate_limited", secs), username, backendID)
 			return
@@ -119,16 +121,19 @@ func handlePasswordLogin(s *site, jitsi *target.Jitsi, backends *backendSet, lim
 		}
 		switch {
 		case errors.Is(err, auth.ErrInvalidCredentials):
+			s.metrics.Login(backendID, metrics.LoginBadCredentials)
 			s.log.InfoContext(ctx, "login failed: invalid credentials", "backend", backendID,
 				"username", username, "client", ip)
 			renderLogin(s, backends, w, r, http.StatusUnauthorized, t, tr.T("error.invalid_credentials"), username, backendID)
 			return
 		case errors.Is(err, auth.ErrUnavailable):
+			s.metrics.Login(backendID, metrics.LoginUnavailable)
 			s.log.ErrorContext(ctx, "login failed: backend unavailable", "backend", backendID, "err", err)
 			w.Header().Set("Retry-After", "30")
 			renderLogin(s, backends, w, r, http.StatusServiceUnavailable, t, tr.T("error.unavailable"), username, backendID)
 			return
 		case err != nil:
+			s.metrics.Login(backendID, metrics.LoginError)
 			s.handleError(w, r, fmt.Errorf("login at backend %s: %w", backendID, err), s.loginPath(t))
 			return
 		}
@@ -154,6 +159,21 @@ func newLoginLimits(o RateLimitOptions) *loginLimits {
 		perUser:       ratelimit.New(o.PerUser, o.Window, 0),
 		perUserGlobal: ratelimit.New(global, o.Window, 0),
 		perIP:         ratelimit.New(o.PerIP, o.Window, 0),
+	}
+}
+
+// publish exports the number of keys each limiter holds
+// (jitsi_gate_rate_limiter_keys); the metrics registry reads Len at every
+// scrape. A registration that fails (a second server on the same Metrics)
+// costs only the gauge, so it is logged, not fatal.
+func (l *loginLimits) publish(m *metrics.Metrics, log *slog.Logger) {
+	for _, lim := range []struct {
+		name string
+		l    *ratelimit.Limiter
+	}{{"per_user", l.perUser}, {"per_user_global", l.perUserGlobal}, {"per_ip", l.perIP}} {
+		if err := m.RateLimiterKeys(lim.name, lim.l.Len); err != nil {
+			log.Warn("rate limiter size not exported", "limiter", lim.name, "err", err)
+		}
 	}
 }
 
@@ -216,7 +236,8 @@ type loginFinisher struct {
 }
 
 // finish starts the session and continues to the room, or to the welcome
-// page when no room was chosen yet.
+// page when no room was chosen yet. It counts the login as a success once
+// the session is saved, or as an error.
 func (l *loginFinisher) finish(w http.ResponseWriter, r *http.Request, id auth.Identity, t target.Target, logoutHint string) {
 	s := l.site
 	u := session.FromIdentity(id)
@@ -228,11 +249,13 @@ func (l *loginFinisher) finish(w http.ResponseWriter, r *http.Request, id auth.I
 	u.Groups = nil
 	sid, err := l.logins.Start(r.Context(), id, u.ExpiresAt)
 	if err != nil {
+		s.metrics.Login(id.Backend, metrics.LoginError)
 		s.handleError(w, r, fmt.Errorf("start login: %w", err), s.loginPath(t))
 		return
 	}
 	u.LoginID = sid
 	if err := l.sessions.Save(w, r, u); err != nil {
+		s.metrics.Login(id.Backend, metrics.LoginError)
 		s.handleError(w, r, fmt.Errorf("save session: %w", err), s.loginPath(t))
 		return
 	}
@@ -241,6 +264,7 @@ func (l *loginFinisher) finish(w http.ResponseWriter, r *http.Request, id auth.I
 			l.log.WarnContext(r.Context(), "logout hint not saved; logout at the provider will ask for confirmation", "err", err)
 		}
 	}
+	s.metrics.Login(id.Backend, metrics.LoginSuccess)
 	l.log.InfoContext(r.Context(), "login", "backend", id.Backend, "user", id.Subject,
 		"username", id.Username, "groups", id.Groups, "client", l.clients.ip(r))
 	next := s.path("/")

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 )
@@ -51,6 +52,9 @@ func handleLoginStart(s *site, jitsi *target.Jitsi, backends *backendSet, sessio
 		}
 		authURL, err := b.AuthCodeURL(r.Context(), f.State, f.Nonce, f.Verifier)
 		if err != nil {
+			// A provider that is down stops logins here, before any
+			// callback: counted, so "backend down" alerts see it.
+			s.metrics.Login(backendID, loginFailure(err))
 			s.handleError(w, r, fmt.Errorf("start login at %s: %w", backendID, err), s.loginPath(t))
 			return
 		}
@@ -82,6 +86,9 @@ func handleCallback(s *site, jitsi *target.Jitsi, backends *backendSet, sessions
 		state := q.Get("state")
 		f, err := sessions.LoadFlow(r, state)
 		sessions.ClearFlow(w, state)
+		// A callback that belongs to no login of this browser is not
+		// counted as a login (anyone can send one); it shows as a 400 of
+		// the callback route in the HTTP metrics.
 		switch {
 		case errors.Is(err, session.ErrOtherFlow):
 			s.log.WarnContext(ctx, "callback state belongs to no login flow of this browser", "backend", backendID)
@@ -94,6 +101,7 @@ func handleCallback(s *site, jitsi *target.Jitsi, backends *backendSet, sessions
 		}
 		t, err := jitsi.Decode(f.Target)
 		if err != nil {
+			s.metrics.Login(backendID, metrics.LoginError)
 			s.handleError(w, r, err, s.path("/login"))
 			return
 		}
@@ -101,11 +109,13 @@ func handleCallback(s *site, jitsi *target.Jitsi, backends *backendSet, sessions
 		// Only now, with the state proven ours, is the provider's error
 		// text worth showing.
 		if perr := auth.CallbackError(q); perr != nil {
+			s.metrics.Login(backendID, metrics.LoginDenied)
 			s.handleError(w, r, perr, retry)
 			return
 		}
 		code := q.Get("code")
 		if code == "" {
+			s.metrics.Login(backendID, metrics.LoginDenied)
 			s.handleError(w, r, &target.Error{Key: "error.bad_request", Err: errors.New("callback without code")}, retry)
 			return
 		}
@@ -113,16 +123,31 @@ func handleCallback(s *site, jitsi *target.Jitsi, backends *backendSet, sessions
 		switch {
 		case err == nil:
 		case errors.Is(err, auth.ErrUnavailable), errors.Is(err, auth.ErrProvider):
+			s.metrics.Login(backendID, loginFailure(err))
 			s.handleError(w, r, fmt.Errorf("finish login at %s: %w", backendID, err), retry)
 			return
 		default:
 			// The provider's answer did not verify (signature, issuer,
 			// audience, expiry, nonce) or its claims have the wrong shape:
 			// no session, and the admin's log says which.
+			s.metrics.Login(backendID, metrics.LoginDenied)
 			s.log.ErrorContext(ctx, "provider answer refused", "backend", backendID, "err", err)
 			s.fail(w, r, http.StatusUnauthorized, retry, "error.login_unverified")
 			return
 		}
 		login.finish(w, r, id, t, hint)
 	})
+}
+
+// loginFailure is the login result an error of a provider login counts
+// as: the provider down, the provider refusing (an expired or replayed
+// code), or anything else.
+func loginFailure(err error) string {
+	switch {
+	case errors.Is(err, auth.ErrUnavailable):
+		return metrics.LoginUnavailable
+	case errors.Is(err, auth.ErrProvider):
+		return metrics.LoginDenied
+	}
+	return metrics.LoginError
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
@@ -25,6 +26,7 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	cl := clients{trusted: opts.TrustedProxies}
 	pv := preview{on: opts.Jitsi.Preview, realTokens: opts.Jitsi.PreviewRealTokens}
 	limits := newLoginLimits(opts.RateLimit)
+	limits.publish(deps.Metrics, deps.Logger)
 	login := &loginFinisher{site: s, sessions: deps.Sessions, logins: deps.Logins, clients: cl, log: deps.Logger, now: now}
 	notFound := handleNotFound(s)
 	api := newRoomAPI(s, deps, jitsi)
@@ -70,6 +72,9 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	mux.Handle(p("/"), notFound)
 
 	return chain(mux,
+		// Outermost, so refused and failed requests are counted too; by
+		// route pattern, never the raw path.
+		deps.Metrics.HTTPMiddleware(metrics.MuxRoute(mux)),
 		recoverPanics(s),
 		ownCookies(s, cl),
 		logRequests(deps.Logger, cl),

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/signin"
@@ -115,6 +116,9 @@ type Deps struct {
 	// ui.templates_dir); Static holds CSS, JS and images.
 	Templates fs.FS
 	Static    fs.FS
+	// Metrics counts requests, logins, tokens and rate limiter sizes; nil
+	// when metrics are off (every method is nil-safe).
+	Metrics *metrics.Metrics
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
@@ -154,6 +158,7 @@ func NewServer(opts Options, deps Deps) (http.Handler, error) {
 		prefix:    strings.TrimSuffix(opts.PublicURL.Path, "/"),
 		sessions:  deps.Sessions,
 		logins:    deps.Logins,
+		metrics:   deps.Metrics,
 	}
 	jitsi := &target.Jitsi{
 		URL:             opts.Jitsi.URL,

@@ -22,6 +22,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/jitsiverify"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/signin"
@@ -63,6 +64,7 @@ type harnessOptions struct {
 	preview         bool
 	tokenInFragment bool
 	onlyOIDC        bool
+	metrics         *metrics.Metrics
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -121,6 +123,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		Templates: templates.FS(),
 		Static:    staticfiles.FS(),
 		Now:       clk.Now,
+		Metrics:   o.metrics,
 	}
 	if !o.onlyOIDC {
 		deps.Passwords = []auth.PasswordAuthenticator{sa}

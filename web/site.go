@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
@@ -24,6 +25,8 @@ type site struct {
 	prefix    string // PublicURL path without trailing slash ("" or "/_auth")
 	sessions  *session.Manager
 	logins    *signin.Keeper
+	// metrics counts logins and tokens; nil when off.
+	metrics *metrics.Metrics
 }
 
 // errNotSignedIn: no login cookie, or one whose login has ended.

@@ -79,6 +79,14 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	// Both listeners are bound before anything is served: a metrics port
+	// that is taken fails the start like server.listen does.
+	stopMetrics, err := startMetrics(ctx, e, g, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -100,6 +108,34 @@ func runServe(ctx context.Context, e env, args []string) error {
 	// server has stopped.
 	delay, timeout := cfg.Server.Drain()
 	return serveUntilDone(ctx, srv, ln, draining, delay, timeout, logger)
+}
+
+// startMetrics binds metrics.listen and serves /metrics on it until the
+// returned stop is called, which serve does once the gateway's own server
+// has stopped: the numbers of the shutdown (server.shutdown_delay
+// included) can still be scraped. With metrics off it does nothing.
+func startMetrics(ctx context.Context, e env, g *gateway, logger *slog.Logger) (stop func(), err error) {
+	addr := g.cfg.Metrics.Listen
+	if g.metrics == nil || addr == "" {
+		return func() {}, nil
+	}
+	ln, err := e.listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.listen: listen on %s: %w", addr, err)
+	}
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := g.metrics.ServeListener(mctx, ln, logger); err != nil {
+			// The gateway keeps serving; only the numbers are gone.
+			logger.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}, nil
 }
 
 // serveUntilDone serves on ln until ctx ends, then shuts down gracefully:

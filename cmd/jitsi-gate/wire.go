@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/microcosm-cc/bluemonday"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/reservation"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
@@ -92,7 +94,10 @@ type gateway struct {
 	logins    *signin.Keeper
 	store     *store.Store
 	rooms     *rooms.Service
-	handler   http.Handler
+	// metrics is nil unless metrics.listen is set; serve runs its
+	// listener.
+	metrics *metrics.Metrics
+	handler http.Handler
 	// draining turns /readyz to 503 during a graceful shutdown (serve.go).
 	draining *atomic.Bool
 }
@@ -106,6 +111,7 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*gatew
 	g := &gateway{cfg: cfg, ldaps: make(map[string]*ldap.Authenticator),
 		statics: make(map[string]*static.Authenticator), draining: new(atomic.Bool)}
 	ps := &problems{cfg: cfg}
+	g.metrics = buildMetrics(cfg, logger, ps)
 
 	st, err := openStore(ctx, cfg, logger)
 	if err != nil {
@@ -143,7 +149,7 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*gatew
 				users = append(users, static.User{Username: u.Username, PasswordHash: u.PasswordHash,
 					Name: u.Name, Email: u.Email, Groups: u.Groups})
 			}
-			a, err := static.New(b.ID, b.Label, users)
+			a, err := static.New(b.ID, b.Label, users, static.Observe(g.observer(b.ID)))
 			if err != nil {
 				ps.add(path, err)
 				continue
@@ -151,7 +157,9 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*gatew
 			g.passwords = append(g.passwords, a)
 			g.statics[b.ID] = a
 		case "ldap":
-			a, err := ldap.New(ldapConfig(b), logger)
+			lc := ldapConfig(b)
+			lc.Observe = g.observer(b.ID)
+			a, err := ldap.New(lc, logger)
 			if err != nil {
 				ps.add(path, err)
 				continue
@@ -159,7 +167,9 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*gatew
 			g.passwords = append(g.passwords, a)
 			g.ldaps[b.ID] = a
 		case "oidc":
-			a, err := oidc.New(oidcConfig(b, publicURL), logger)
+			oc := oidcConfig(b, publicURL)
+			oc.Observe = g.observer(b.ID)
+			a, err := oidc.New(oc, logger)
 			if err != nil {
 				ps.add(path, err)
 				continue
@@ -215,6 +225,36 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*gatew
 	return g, nil
 }
 
+// buildMetrics is the Prometheus registry when metrics.listen is set, nil
+// otherwise. The configured backend ids and rule names are its label
+// values, so their counters start at 0.
+func buildMetrics(cfg *config.Config, logger *slog.Logger, ps *problems) *metrics.Metrics {
+	if cfg.Metrics.Listen == "" {
+		return nil
+	}
+	opts := metrics.Options{Version: version, Log: logger}
+	for _, b := range cfg.Backends {
+		opts.Backends = append(opts.Backends, b.ID)
+	}
+	for _, r := range cfg.Rules {
+		opts.Rules = append(opts.Rules, r.Name)
+	}
+	m, err := metrics.New(opts)
+	if err != nil {
+		ps.add("metrics", err)
+	}
+	return m
+}
+
+// observer times a backend's operations into the metrics; nil when
+// metrics are off, so the backends do not even read the clock.
+func (g *gateway) observer(backend string) func(op string, d time.Duration) {
+	if g.metrics == nil {
+		return nil
+	}
+	return g.metrics.BackendObserver(backend)
+}
+
 // Close releases what build opened (the store).
 func (g *gateway) Close() {
 	if g.store != nil {
@@ -252,9 +292,13 @@ func buildReservations(g *gateway, prefix string, logger *slog.Logger, ps *probl
 	if rc.UnregisteredRooms == "allow" {
 		policy = reservation.Allow
 	}
+	var observe func(string)
+	if g.metrics != nil {
+		observe = g.metrics.Reservation
+	}
 	h, err := reservation.New(reservation.Options{
 		Token: rc.Token, Prefix: prefix + "/reservations", Rooms: g.rooms.ReservationRooms(), Log: logger,
-		Grace: grace, DefaultDuration: rc.DefaultDuration, UnregisteredRooms: policy,
+		Grace: grace, DefaultDuration: rc.DefaultDuration, UnregisteredRooms: policy, Observe: observe,
 	})
 	if err != nil {
 		ps.add("reservations", err)
@@ -504,6 +548,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		Reservations: reservations,
 		Rooms:        g.rooms,
 		APITokens:    apiTokens(cfg.API),
+		Metrics:      g.metrics,
 		Templates:    templates.WithOverrides(cfg.UI.TemplatesDir),
 		Static:       staticfiles.FS(),
 	})

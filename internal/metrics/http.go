@@ -60,8 +60,17 @@ func codeLabel(code int) string {
 	case code < 100 || code > 599:
 		return Other
 	}
-	return strconv.Itoa(code)
+	return codeLabels[code-100]
 }
+
+// codeLabels are the valid codes as strings, made once: strconv.Itoa
+// allocates for numbers this large, on every request.
+var codeLabels = func() (l [500]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(100 + i)
+	}
+	return l
+}()
 
 // statusRecorder remembers the final status code. Unwrap and Flush keep
 // http.ResponseController and streaming working through it.

@@ -48,7 +48,51 @@ type Options struct {
 	// Closed words the message for a room outside its window; nil means
 	// ClosedMessage.
 	Closed func(title string, next schedule.Occurrence, hasNext bool) string
+	// Observe, when set, is told the decision (one of the Decision*
+	// constants) of every answer to a reservation request (POST, and the
+	// GET Prosody sends after a 409): the gateway's metrics, without this
+	// package knowing them. Malformed requests and DELETEs decide nothing
+	// and are not reported. It must be safe for concurrent use.
+	Observe func(decision string)
 }
+
+// Decisions reported to Options.Observe; the same words as the decision
+// label of the gateway's metrics.
+const (
+	DecisionAllowed             = "allowed"
+	DecisionAllowedUnregistered = "allowed_unregistered"
+	DecisionClosed              = "closed"
+	DecisionUnregistered        = "unregistered"
+	DecisionUnauthorized        = "unauthorized"
+	DecisionError               = "error"
+)
+
+// decisions maps the audit line's reason to the decision it is; reasons
+// not listed decided nothing (a bad form, an unknown path, a DELETE).
+var decisions = map[string]string{
+	reasonUnauthorized:        DecisionUnauthorized,
+	reasonNoSchedule:          DecisionAllowed,
+	reasonInWindow:            DecisionAllowed,
+	reasonOpenEarly:           DecisionAllowed,
+	reasonUnregisteredAllowed: DecisionAllowedUnregistered,
+	reasonClosed:              DecisionClosed,
+	reasonUnregistered:        DecisionUnregistered,
+	reasonRegistryFailed:      DecisionError,
+	reasonBadRegistryID:       DecisionError,
+}
+
+// The audit reasons that are decisions.
+const (
+	reasonUnauthorized        = "missing or wrong token"
+	reasonNoSchedule          = "registered room, no schedule"
+	reasonInWindow            = "inside the room's window"
+	reasonOpenEarly           = "organizers' open-early margin"
+	reasonUnregisteredAllowed = "unregistered room allowed"
+	reasonClosed              = "outside the room's window"
+	reasonUnregistered        = "unregistered room"
+	reasonRegistryFailed      = "registry lookup failed"
+	reasonBadRegistryID       = "bad registry id"
+)
 
 // unregisteredIDPrefix marks the ids given to unregistered rooms (under
 // Allow), so a later DELETE is recognised without a registry entry.
@@ -141,6 +185,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		level = slog.LevelWarn
 	}
 	h.opts.Log.Log(r.Context(), level, "reservation", a.attrs...)
+	if d, ok := decisions[reason]; ok && h.opts.Observe != nil {
+		h.opts.Observe(d)
+	}
 }
 
 // serve answers r and returns the status and a short reason for the audit
@@ -148,7 +195,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, a *audit) (int, string) {
 	if !h.authorized(r.Header.Get("Authorization")) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="jitsi-gate reservations"`)
-		return writeMessage(w, http.StatusUnauthorized, "This request needs the reservation API token."), "missing or wrong token"
+		return writeMessage(w, http.StatusUnauthorized, "This request needs the reservation API token."), reasonUnauthorized
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, h.opts.Prefix+"/conference")
 	switch {
@@ -219,7 +266,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, a *audit) (int,
 		return h.unregistered(w, node, prosodyOwner, now, a)
 	case err != nil:
 		a.add("error", err.Error())
-		return writeMessage(w, http.StatusServiceUnavailable, "The room registry is not available right now. Please try again in a minute."), "registry lookup failed"
+		return writeMessage(w, http.StatusServiceUnavailable, "The room registry is not available right now. Please try again in a minute."), reasonRegistryFailed
 	}
 	return h.decide(w, rm, node, prosodyOwner, now, a)
 }
@@ -238,7 +285,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, id string, a *audi
 		return writeMessage(w, http.StatusNotFound, "There is no reservation with this id."), "unknown id"
 	case err != nil:
 		a.add("error", err.Error())
-		return writeMessage(w, http.StatusServiceUnavailable, "The room registry is not available right now. Please try again in a minute."), "registry lookup failed"
+		return writeMessage(w, http.StatusServiceUnavailable, "The room registry is not available right now. Please try again in a minute."), reasonRegistryFailed
 	}
 	node := rm.Name
 	if rm.Tenant != "" {
@@ -275,7 +322,7 @@ func (h *handler) end(w http.ResponseWriter, r *http.Request, id string, a *audi
 func (h *handler) decide(w http.ResponseWriter, rm Room, node, prosodyOwner string, now time.Time, a *audit) (int, string) {
 	if !validID(rm.ID) {
 		a.add("error", fmt.Sprintf("registry id %q is empty or not URL-safe", rm.ID))
-		return writeMessage(w, http.StatusInternalServerError, "The room registry returned an unusable room id."), "bad registry id"
+		return writeMessage(w, http.StatusInternalServerError, "The room registry returned an unusable room id."), reasonBadRegistryID
 	}
 	a.add("id", rm.ID)
 	body := conference{
@@ -291,7 +338,7 @@ func (h *handler) decide(w http.ResponseWriter, rm Room, node, prosodyOwner stri
 	a.add("lobby", rm.Lobby, "password_set", rm.Password != "", "max_occupants", body.MaxOccupants)
 
 	if rm.Schedule.Unrestricted() {
-		return h.reserve(w, body, now, h.opts.DefaultDuration, a), "registered room, no schedule"
+		return h.reserve(w, body, now, h.opts.DefaultDuration, a), reasonNoSchedule
 	}
 	occ, open := rm.Schedule.AtOrganizer(now)
 	if !open {
@@ -299,11 +346,11 @@ func (h *handler) decide(w http.ResponseWriter, rm Room, node, prosodyOwner stri
 		if hasNext {
 			a.add("next", next.Start.UTC().Format(time.RFC3339))
 		}
-		return writeMessage(w, http.StatusForbidden, h.opts.Closed(title(rm), next, hasNext)), "outside the room's window"
+		return writeMessage(w, http.StatusForbidden, h.opts.Closed(title(rm), next, hasNext)), reasonClosed
 	}
-	reason := "inside the room's window"
+	reason := reasonInWindow
 	if now.Before(occ.Start) {
-		reason = "organizers' open-early margin"
+		reason = reasonOpenEarly
 	}
 	return h.reserve(w, body, occ.Start, occ.End.Add(h.opts.Grace).Sub(occ.Start), a), reason
 }
@@ -311,12 +358,12 @@ func (h *handler) decide(w http.ResponseWriter, rm Room, node, prosodyOwner stri
 // unregistered answers for a room that is not in the registry.
 func (h *handler) unregistered(w http.ResponseWriter, node, prosodyOwner string, now time.Time, a *audit) (int, string) {
 	if h.opts.UnregisteredRooms != Allow {
-		return writeMessage(w, http.StatusForbidden, h.opts.UnregisteredMessage), "unregistered room"
+		return writeMessage(w, http.StatusForbidden, h.opts.UnregisteredMessage), reasonUnregistered
 	}
 	id := unregisteredIDPrefix + base64.RawURLEncoding.EncodeToString([]byte(node))
 	a.add("id", id)
 	body := conference{ID: id, Name: node, MailOwner: firstNonEmpty(prosodyOwner, "jitsi-gate")}
-	return h.reserve(w, body, now, h.opts.DefaultDuration, a), "unregistered room allowed"
+	return h.reserve(w, body, now, h.opts.DefaultDuration, a), reasonUnregisteredAllowed
 }
 
 // reserve writes the 200 body for a reservation from start lasting d.

@@ -68,7 +68,24 @@ type Config struct {
 	// memberof overlay). The group name is the value of the first RDN of
 	// each DN (cn=teachers,ou=groups,... -> "teachers"); no extra lookup.
 	MemberOfAttribute string
+
+	// Observe, when set, is told how long each directory operation took
+	// (OpConnect, OpBind, OpSearch), whatever its outcome: the gateway's
+	// metrics, without this package knowing them. It must be safe for
+	// concurrent use.
+	Observe func(op string, d time.Duration)
 }
+
+// Operations reported to Config.Observe; the same words as the operation
+// label of the gateway's metrics.
+const (
+	// OpConnect: dial, TLS handshake (ldaps://) and StartTLS.
+	OpConnect = "ldap_connect"
+	// OpBind: one bind, as the service account, the user or anonymous.
+	OpBind = "ldap_bind"
+	// OpSearch: one search request.
+	OpSearch = "ldap_search"
+)
 
 // UserSearch finds the entry of the user who logs in.
 type UserSearch struct {

@@ -37,6 +37,7 @@ type session struct {
 // open dials the server, does TLS (ldaps:// or StartTLS) and returns a
 // session. Errors are already classified (see session.fail).
 func open(ctx context.Context, s *settings) (*session, error) {
+	defer s.observe(OpConnect, time.Now())
 	se := &session{s: s, parent: ctx, deadline: time.Now().Add(s.Timeout), ownDeadline: true}
 	if d, ok := ctx.Deadline(); ok && d.Before(se.deadline) {
 		se.deadline, se.ownDeadline = d, false
@@ -111,7 +112,7 @@ func (se *session) bindService() error {
 	if se.s.anonymous {
 		return nil
 	}
-	if err := se.conn.Bind(se.s.BindDN, se.s.BindPassword); err != nil {
+	if err := se.bind(se.s.BindDN, se.s.BindPassword); err != nil {
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
 			// Not auth.ErrInvalidCredentials: the gateway's own account is
 			// wrong, every login fails; that is a configuration error.
@@ -127,12 +128,36 @@ func (se *session) bindService() error {
 // user's bind, so group searches run with the configured rights.
 func (se *session) rebindService() error {
 	if se.s.anonymous {
-		if err := se.conn.UnauthenticatedBind(""); err != nil {
+		if err := se.anonymousBind(); err != nil {
 			return se.fail("anonymous rebind on", err)
 		}
 		return nil
 	}
 	return se.bindService()
+}
+
+// bind, anonymousBind and search are the connection's operations, timed
+// for Config.Observe.
+func (se *session) bind(dn, password string) error {
+	defer se.s.observe(OpBind, time.Now())
+	return se.conn.Bind(dn, password)
+}
+
+func (se *session) anonymousBind() error {
+	defer se.s.observe(OpBind, time.Now())
+	return se.conn.UnauthenticatedBind("")
+}
+
+func (se *session) search(req *goldap.SearchRequest) (*goldap.SearchResult, error) {
+	defer se.s.observe(OpSearch, time.Now())
+	return se.conn.Search(req)
+}
+
+// observe reports the time since start of op to Config.Observe, if set.
+func (s *settings) observe(op string, start time.Time) {
+	if s.Observe != nil {
+		s.Observe(op, time.Since(start))
+	}
 }
 
 // timeLimit is the server-side search time limit in whole seconds.

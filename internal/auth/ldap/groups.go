@@ -91,7 +91,7 @@ func (a *Authenticator) searchGroups(se *session, memberDN string) ([]GroupFound
 	req := goldap.NewSearchRequest(gs.BaseDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases,
 		0, se.timeLimit(), false, buildFilter(gs.Filter, DNPlaceholder, memberDN),
 		[]string{gs.NameAttribute}, nil)
-	res, err := se.conn.Search(req)
+	res, err := se.search(req)
 	if err != nil {
 		return nil, se.fail("search groups on", err)
 	}

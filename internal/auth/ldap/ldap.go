@@ -106,7 +106,7 @@ func (a *Authenticator) login(ctx context.Context, username, password string) (a
 	}
 	// The password goes to the server as typed: it is not part of any
 	// filter, so escaping it would only break logins.
-	if err := se.conn.Bind(entry.DN, password); err != nil {
+	if err := se.bind(entry.DN, password); err != nil {
 		if goldap.IsErrorAnyOf(err, goldap.LDAPResultInvalidCredentials, goldap.LDAPResultConstraintViolation) {
 			// Active Directory explains locked or expired accounts in the
 			// diagnostic message ("data 775"); OpenLDAP says nothing.
@@ -129,7 +129,7 @@ func (a *Authenticator) findUser(ctx context.Context, se *session, username stri
 	filter := buildFilter(us.Filter, UsernamePlaceholder, username)
 	req := goldap.NewSearchRequest(us.BaseDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases,
 		2, se.timeLimit(), false, filter, attrs, nil)
-	res, err := se.conn.Search(req)
+	res, err := se.search(req)
 	if err != nil && !goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) {
 		return nil, se.fail("search user on", err)
 	}
@@ -348,7 +348,7 @@ func (a *Authenticator) Check(ctx context.Context) error {
 		}
 		req := goldap.NewSearchRequest(b.dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases,
 			1, se.timeLimit(), false, "(objectClass=*)", []string{"1.1"}, nil)
-		if _, err := se.conn.Search(req); err != nil {
+		if _, err := se.search(req); err != nil {
 			if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
 				return fmt.Errorf("ldap: %s %q does not exist on %s", b.key, b.dn, a.s.addr)
 			}

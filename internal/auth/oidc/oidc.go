@@ -120,6 +120,30 @@ type Config struct {
 	// RetryInterval is the first delay after a failed discovery; it doubles
 	// up to a minute. Default 2s.
 	RetryInterval time.Duration
+	// Observe, when set, is told how long each call to the provider took
+	// (OpDiscovery, OpExchange, OpUserInfo), whatever its outcome: the
+	// gateway's metrics, without this package knowing them. It must be
+	// safe for concurrent use.
+	Observe func(op string, d time.Duration)
+}
+
+// Operations reported to Config.Observe; the same words as the operation
+// label of the gateway's metrics.
+const (
+	// OpDiscovery: fetching the discovery document.
+	OpDiscovery = "oidc_discovery"
+	// OpExchange: the token endpoint call and the ID token verification
+	// (which may fetch the provider's keys).
+	OpExchange = "oidc_exchange"
+	// OpUserInfo: the userinfo endpoint call.
+	OpUserInfo = "oidc_userinfo"
+)
+
+// observe reports the time since start of op to Config.Observe, if set.
+func (a *Authenticator) observe(op string, start time.Time) {
+	if a.cfg.Observe != nil {
+		a.cfg.Observe(op, time.Since(start))
+	}
 }
 
 // Authenticator is an OIDC backend. It is safe for concurrent use.
@@ -312,7 +336,9 @@ func (a *Authenticator) discover(ctx context.Context) (*discovered, error) {
 func (a *Authenticator) runDiscovery(done chan struct{}) {
 	ctx, cancel := context.WithTimeout(gooidc.ClientContext(context.Background(), a.client), discoveryTimeout)
 	defer cancel()
+	start := time.Now()
 	d, err := a.doDiscover(ctx)
+	a.observe(OpDiscovery, start)
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -418,20 +444,9 @@ func (a *Authenticator) Exchange(ctx context.Context, code, verifier, nonce stri
 	}
 	ctx = gooidc.ClientContext(ctx, a.client)
 
-	tok, err := d.oauth2.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	tok, rawID, idt, err := a.exchange(ctx, d, code, verifier)
 	if err != nil {
-		return auth.Identity{}, "", tokenError(err)
-	}
-	rawID, _ := tok.Extra("id_token").(string)
-	if rawID == "" {
-		return auth.Identity{}, "", errors.New("oidc: token response has no id_token")
-	}
-	idt, err := d.verifier.Verify(ctx, rawID)
-	if err != nil {
-		if isNetwork(err) {
-			return auth.Identity{}, "", unavailable(err, "verify id token")
-		}
-		return auth.Identity{}, "", fmt.Errorf("oidc: verify id token: %w", err)
+		return auth.Identity{}, "", err
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
 		return auth.Identity{}, "", errors.New("oidc: id token nonce does not match the login")
@@ -457,10 +472,34 @@ func (a *Authenticator) Exchange(ctx context.Context, code, verifier, nonce stri
 	return id, rawID, nil
 }
 
+// exchange redeems the code at the token endpoint and verifies the ID
+// token it returns: the provider's part of a login, timed as OpExchange.
+func (a *Authenticator) exchange(ctx context.Context, d *discovered, code, verifier string) (*oauth2.Token, string, *gooidc.IDToken, error) {
+	defer a.observe(OpExchange, time.Now())
+	tok, err := d.oauth2.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, "", nil, tokenError(err)
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID == "" {
+		return nil, "", nil, errors.New("oidc: token response has no id_token")
+	}
+	idt, err := d.verifier.Verify(ctx, rawID)
+	if err != nil {
+		if isNetwork(err) {
+			return nil, "", nil, unavailable(err, "verify id token")
+		}
+		return nil, "", nil, fmt.Errorf("oidc: verify id token: %w", err)
+	}
+	return tok, rawID, idt, nil
+}
+
 // mergeUserInfo overlays the userinfo claims onto claims. The response is
 // only trusted for the same subject.
 func (a *Authenticator) mergeUserInfo(ctx context.Context, d *discovered, tok *oauth2.Token, sub string, claims map[string]any) error {
+	start := time.Now()
 	ui, err := d.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	a.observe(OpUserInfo, start)
 	if err != nil {
 		if isNetwork(err) {
 			return unavailable(err, "userinfo")

@@ -72,6 +72,23 @@ type Authenticator struct {
 	// MaxHashWait); tests use their own.
 	slots    semaphore
 	slotWait time.Duration
+	// observe is told how long each comparison took (Observe); nil: not.
+	observe func(op string, d time.Duration)
+}
+
+// OpVerify is the operation Observe reports: one bcrypt comparison (for
+// an unknown user too), without the wait for a slot. The same word as the
+// operation label of the gateway's metrics.
+const OpVerify = "static_verify"
+
+// Option changes what New builds.
+type Option func(*Authenticator)
+
+// Observe makes Login tell f how long each bcrypt comparison took
+// (OpVerify): the gateway's metrics, without this package knowing them. f
+// must be safe for concurrent use; nil is no observer.
+func Observe(f func(op string, d time.Duration)) Option {
+	return func(a *Authenticator) { a.observe = f }
 }
 
 type user struct {
@@ -84,7 +101,7 @@ var _ auth.PasswordAuthenticator = (*Authenticator)(nil)
 // New checks the users (valid bcrypt hashes, usernames unique in their
 // folded form) and builds the backend. label defaults to id. It does no
 // bcrypt work, so it returns in microseconds whatever the costs.
-func New(id, label string, users []User) (*Authenticator, error) {
+func New(id, label string, users []User, opts ...Option) (*Authenticator, error) {
 	if id == "" {
 		return nil, errors.New("static: backend id is empty")
 	}
@@ -134,6 +151,9 @@ func New(id, label string, users []User) (*Authenticator, error) {
 		return nil, fmt.Errorf("static %q: make timing dummy hash: %w", id, err)
 	}
 	a.dummyHash = dummy
+	for _, o := range opts {
+		o(a)
+	}
 	return a, nil
 }
 
@@ -189,16 +209,24 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (a
 	defer release()
 	if !ok {
 		// Spend the same bcrypt time as for a real user.
-		_ = a.compare(a.dummyHash, []byte(password))
+		_ = a.verify(a.dummyHash, password)
 		return auth.Identity{}, fmt.Errorf("static %q: unknown user %q: %w", a.id, auth.Sanitize(username, 64), auth.ErrInvalidCredentials)
 	}
-	if err := a.compare(u.hash, []byte(password)); err != nil {
+	if err := a.verify(u.hash, password); err != nil {
 		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 			return auth.Identity{}, fmt.Errorf("static %q: user %q: wrong password: %w", a.id, u.Username, auth.ErrInvalidCredentials)
 		}
 		return auth.Identity{}, fmt.Errorf("static %q: user %q: check password: %w", a.id, u.Username, err)
 	}
 	return a.identity(u), nil
+}
+
+// verify is one bcrypt comparison, timed for Observe.
+func (a *Authenticator) verify(hash []byte, password string) error {
+	if a.observe != nil {
+		defer func(start time.Time) { a.observe(OpVerify, time.Since(start)) }(time.Now())
+	}
+	return a.compare(hash, []byte(password))
 }
 
 // Refresh reads a signed-in user from the configuration again; a user no
