@@ -31,6 +31,7 @@ const (
 	DefaultGrace               = 5 * time.Minute
 	DefaultUnregisteredRooms   = "deny"
 	DefaultReservationDuration = 24 * time.Hour
+	DefaultRefreshTokenLifetime = 8 * time.Hour
 )
 
 // DefaultRateLimitUserGlobalFactor × per_user is the default
@@ -126,6 +127,7 @@ func (c *Config) ApplyDefaults() {
 	}
 	setStr(&c.Reservations.UnregisteredRooms, DefaultUnregisteredRooms)
 	setDur(&c.Reservations.DefaultDuration, DefaultReservationDuration)
+	setDur(&c.SSO.RefreshTokenLifetime, DefaultRefreshTokenLifetime)
 
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "text")
