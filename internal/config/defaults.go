@@ -25,12 +25,12 @@ const (
 	// DefaultStorePath is the SQLite file when store.path is not set:
 	// relative, so next to the config file (for the built-in demo
 	// configuration: in the working directory).
-	DefaultStorePath           = "jitsi-gate.db"
-	DefaultRoomsTimezone       = "Europe/Berlin"
-	DefaultOpenEarly           = 10 * time.Minute
-	DefaultGrace               = 5 * time.Minute
-	DefaultUnregisteredRooms   = "deny"
-	DefaultReservationDuration = 24 * time.Hour
+	DefaultStorePath            = "jitsi-gate.db"
+	DefaultRoomsTimezone        = "Europe/Berlin"
+	DefaultOpenEarly            = 10 * time.Minute
+	DefaultGrace                = 5 * time.Minute
+	DefaultUnregisteredRooms    = "deny"
+	DefaultReservationDuration  = 24 * time.Hour
 	DefaultRefreshTokenLifetime = 8 * time.Hour
 )
 

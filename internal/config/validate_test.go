@@ -302,7 +302,9 @@ func TestValidate(t *testing.T) {
 
 		// sso
 		{"sso off by default", func(c *Config, _ string) { c.SSO = SSO{} }, "", "", ""},
-		{"sso client ok", func(c *Config, _ string) { c.SSO.Clients = []SSOClient{ssoClient("https://meet.example.com/static/sso.html")} }, "", "", ""},
+		{"sso client ok", func(c *Config, _ string) {
+			c.SSO.Clients = []SSOClient{ssoClient("https://meet.example.com/static/sso.html")}
+		}, "", "", ""},
 		{"sso redirect on another origin", func(c *Config, _ string) {
 			c.SSO.Clients = []SSOClient{ssoClient("https://evil.example.com/static/sso.html")}
 		}, "sso.clients[0].redirect_uris[0]", "not on the Jitsi origin https://meet.example.com", "static/sso.html"},
