@@ -96,8 +96,21 @@ func (s *Store) UseSSOGrant(ctx context.Context, token, kind string) (SSOGrant, 
 		return SSOGrant{}, fmt.Errorf("store: use sso grant: %w", err)
 	}
 	// Nothing changed: say why.
-	g, err = scanSSOGrant(s.write.QueryRowContext(ctx, rebind(s.driver,
-		`SELECT `+ssoColumns+` FROM sso_grants WHERE token_hash = ? AND kind = ?`), key, kind), token)
+	g, err = s.SSOGrant(ctx, token, kind)
+	if err == nil {
+		// Valid a moment ago: another request used it in between.
+		return g, fmt.Errorf("store: sso grant: %w", ErrUsed)
+	}
+	return g, err
+}
+
+// SSOGrant reads the grant of token (of kind) without using it. ErrNotFound
+// when there is none; for a used, revoked or expired one it returns the
+// record AND ErrUsed, ErrRevoked or ErrExpired. It reads the write pool, so
+// it sees a use that just happened.
+func (s *Store) SSOGrant(ctx context.Context, token, kind string) (SSOGrant, error) {
+	g, err := scanSSOGrant(s.write.QueryRowContext(ctx, rebind(s.driver,
+		`SELECT `+ssoColumns+` FROM sso_grants WHERE token_hash = ? AND kind = ?`), sessionKey(token), kind), token)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return SSOGrant{}, fmt.Errorf("store: sso grant: %w", ErrNotFound)
@@ -107,9 +120,33 @@ func (s *Store) UseSSOGrant(ctx context.Context, token, kind string) (SSOGrant, 
 		return g, fmt.Errorf("store: sso grant: %w", ErrRevoked)
 	case !g.UsedAt.IsZero():
 		return g, fmt.Errorf("store: sso grant: %w", ErrUsed)
-	default:
+	case !s.now().Before(g.ExpiresAt):
 		return g, fmt.Errorf("store: sso grant: %w", ErrExpired)
 	}
+	return g, nil
+}
+
+// RebindSSOGrant moves a live refresh token to another login of the same
+// user (a new sign-in in the popup of a refresh round): loginHash and
+// sealed replace the old ones. ErrNotFound when the token is not a live
+// refresh token of that backend and subject.
+func (s *Store) RebindSSOGrant(ctx context.Context, token, backend, subject, loginHash, sealed string) error {
+	now := s.now().UnixMicro()
+	res, err := s.write.ExecContext(ctx, rebind(s.driver, `UPDATE sso_grants SET login_hash = ?, sealed = ?
+		WHERE token_hash = ? AND kind = ? AND backend = ? AND subject = ?
+		AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`),
+		loginHash, sealed, sessionKey(token), SSORefresh, backend, subject, now)
+	if err != nil {
+		return fmt.Errorf("store: rebind sso grant: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: rebind sso grant: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: rebind sso grant: %w", ErrNotFound)
+	}
+	return nil
 }
 
 func scanSSOGrant(row *sql.Row, token string) (SSOGrant, error) {

@@ -138,3 +138,29 @@ func TestSSOGrantStoredHashedAndValidated(t *testing.T) {
 		}
 	})
 }
+
+func TestSSOGrantRebind(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, d *testDB) {
+		ctx := context.Background()
+		s := d.open(t)
+		if _, err := s.CreateSSOGrant(ctx, ssoGrant("rt", SSORefresh, "fam", d.clock.Now().Add(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RebindSSOGrant(ctx, "rt", "ldap", "sam", "login-9", "x"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("rebind to another user: %v, want ErrNotFound", err)
+		}
+		if err := s.RebindSSOGrant(ctx, "rt", "ldap", "tina", "login-9", "resealed"); err != nil {
+			t.Fatalf("rebind: %v", err)
+		}
+		g, err := s.SSOGrant(ctx, "rt", SSORefresh)
+		if err != nil || g.LoginHash != "login-9" || g.Sealed != "resealed" || !g.UsedAt.IsZero() {
+			t.Errorf("after rebind: %+v, %v", g, err)
+		}
+		if _, err := s.UseSSOGrant(ctx, "rt", SSORefresh); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RebindSSOGrant(ctx, "rt", "ldap", "tina", "login-10", "y"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("rebind of a used token: %v, want ErrNotFound", err)
+		}
+	})
+}
