@@ -44,6 +44,9 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 		// check (it is a bearer-token API, not a browser form).
 		mux.Handle(p("/reservations/"), deps.Reservations)
 	}
+	if deps.SSO != nil {
+		mountSSO(mux, s, jitsi, deps.SSO, cl) // Jitsi's inline sign-in: handle_sso.go
+	}
 	mux.Handle("GET "+p("/asap/{file}"), handleASAPKey(deps.PublicKeys, deps.Logger, cl))
 	mux.Handle("GET "+p("/.well-known/jwks.json"), handleJWKS(deps.PublicKeys))
 

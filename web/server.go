@@ -21,6 +21,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/signin"
+	"github.com/jitsi-gate/jitsi-gate/internal/sso"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
@@ -102,6 +103,8 @@ type Deps struct {
 	// <public_url>/reservations/ (it checks its own bearer token); nil
 	// when reservations are off.
 	Reservations http.Handler
+	// SSO is Jitsi's inline sign-in at <public_url>/sso/; nil when off.
+	SSO *sso.Server
 	// Templates holds the page templates (embedded, possibly overlaid by
 	// ui.templates_dir); Static holds CSS, JS and images.
 	Templates fs.FS

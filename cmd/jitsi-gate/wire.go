@@ -463,6 +463,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 	}
 	prefix := strings.TrimSuffix(publicURL.Path, "/")
 	reservations := buildReservations(g, prefix, logger, ps)
+	inlineSignIn := buildSSO(g, publicURL, logger, ps)
 	if len(ps.list) > 0 {
 		return nil
 	}
@@ -495,6 +496,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		Sessions:     g.sessions,
 		Logins:       g.logins,
 		Reservations: reservations,
+		SSO:          inlineSignIn,
 		Templates:    templates.WithOverrides(cfg.UI.TemplatesDir),
 		Static:       staticfiles.FS(),
 	})
