@@ -819,6 +819,10 @@ func (c *Config) validateSSO(v *collector) {
 	if !s.Enabled() {
 		return
 	}
+	if c.Jitsi.Preview && !c.Jitsi.PreviewRealTokens {
+		v.add("sso.clients", "the inline sign-in hands tokens straight to Jitsi, which jitsi.preview is meant to prevent",
+			"turn jitsi.preview off (or set jitsi.preview_real_tokens: true while testing)")
+	}
 	if s.RefreshTokenLifetime < minRefreshTokenLifetime || s.RefreshTokenLifetime > maxRefreshTokenLifetime {
 		v.add("sso.refresh_token_lifetime", fmt.Sprintf("%s is not between %s and %s", s.RefreshTokenLifetime,
 			minRefreshTokenLifetime, maxRefreshTokenLifetime),

@@ -330,6 +330,10 @@ func TestValidate(t *testing.T) {
 			cl := ssoClient("https://meet.example.com/static/sso.html")
 			c.SSO.Clients = []SSOClient{cl, cl}
 		}, "sso.clients[1].client_id", "listed twice", ""},
+		{"sso with preview", func(c *Config, _ string) {
+			c.SSO.Clients = []SSOClient{ssoClient("https://meet.example.com/static/sso.html")}
+			c.Jitsi.Preview = true
+		}, "sso.clients", "jitsi.preview", "preview_real_tokens"},
 		{"sso refresh lifetime", func(c *Config, _ string) {
 			c.SSO.Clients = []SSOClient{ssoClient("https://meet.example.com/static/sso.html")}
 			c.SSO.RefreshTokenLifetime = time.Second
