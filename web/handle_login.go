@@ -57,6 +57,10 @@ func handleLoginPage(s *site, jitsi *target.Jitsi, backends *backendSet, preview
 		}
 		// Already logged in: straight through.
 		if u, err := s.signedIn(w, r); err == nil {
+			if t.Authorize != nil {
+				http.Redirect(w, r, s.ssoAuthorizePath(t), http.StatusSeeOther)
+				return
+			}
 			if t.HasRoom() {
 				http.Redirect(w, r, s.joinPath(t), http.StatusSeeOther)
 				return
@@ -268,7 +272,11 @@ func (l *loginFinisher) finish(w http.ResponseWriter, r *http.Request, id auth.I
 	l.log.InfoContext(r.Context(), "login", "backend", id.Backend, "user", id.Subject,
 		"username", id.Username, "groups", id.Groups, "client", l.clients.ip(r))
 	next := s.path("/")
-	if t.HasRoom() {
+	switch {
+	case t.Authorize != nil:
+		// Back to Jitsi's inline sign-in in the popup.
+		next = s.ssoAuthorizePath(t)
+	case t.HasRoom():
 		next = s.joinPath(t)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

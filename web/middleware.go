@@ -136,6 +136,9 @@ func crossOriginFor(s *site, next http.Handler) http.Handler {
 	// Behind a proxy that rewrites Host, browsers without Sec-Fetch-Site
 	// still send Origin: trust the public origin explicitly.
 	_ = cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
+	// The inline sign-in's token endpoint reads no cookie and answers CORS
+	// for the Jitsi origin itself (handle_sso.go).
+	cop.AddInsecureBypassPattern("POST " + s.path("/sso/token"))
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.log.WarnContext(r.Context(), "cross-origin request refused", "path", r.URL.Path,
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))

@@ -67,7 +67,7 @@ func (p page) T(key string, args ...any) string { return p.tr.T(key, args...) }
 // langLinkParams are the query parameters language links keep: those that
 // say where the user is going (see requestTarget and target.Target.Query), plus
 // config.* overrides.
-var langLinkParams = map[string]bool{"room": true, "state": true, "tenant": true, "app": true}
+var langLinkParams = map[string]bool{"room": true, "state": true, "tenant": true, "app": true, "sso": true}
 
 var languageLabels = map[string]string{"en": "English", "de": "Deutsch"}
 

@@ -53,6 +53,9 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	mux.Handle("PUT "+p("/api/v1/rooms/{id}"), api.update())
 	mux.Handle("DELETE "+p("/api/v1/rooms/{id}"), api.remove())
 	mux.Handle(p("/api/"), api.notFound())
+	if deps.SSO != nil {
+		mountSSO(mux, s, jitsi, deps.SSO, cl) // Jitsi's inline sign-in: handle_sso.go
+	}
 	mux.Handle("GET "+p("/asap/{file}"), handleASAPKey(deps.PublicKeys, deps.Logger, cl))
 	mux.Handle("GET "+p("/.well-known/jwks.json"), handleJWKS(deps.PublicKeys))
 

@@ -23,6 +23,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/signin"
+	"github.com/jitsi-gate/jitsi-gate/internal/sso"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
@@ -112,6 +113,8 @@ type Deps struct {
 	// APITokens are the scripts' bearer tokens for the JSON API (admin
 	// rights).
 	APITokens []APIToken
+	// SSO is Jitsi's inline sign-in at <public_url>/sso/; nil when off.
+	SSO *sso.Server
 	// Templates holds the page templates (embedded, possibly overlaid by
 	// ui.templates_dir); Static holds CSS, JS and images.
 	Templates fs.FS

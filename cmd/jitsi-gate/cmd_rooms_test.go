@@ -154,7 +154,7 @@ func TestRoomsCLI(t *testing.T) {
 	if _, errOut, code := cli("", "rooms", "show", "-name", "Klasse 3"); code != 1 || !strings.Contains(errOut, "no such room") {
 		t.Errorf("show a deleted room: exit %d %s", code, errOut)
 	}
-	if out := mustRun("", "migrate"); !strings.Contains(out, "sqlite schema version 1 (up to date)") {
+	if out := mustRun("", "migrate"); !upToDate(out, "sqlite") {
 		t.Errorf("migrate: %s", out)
 	}
 }
@@ -184,7 +184,7 @@ func TestRoomsCLIPostgres(t *testing.T) {
 	}
 	good := writeConfig("good", dsn)
 	out, errOut, err := runCLI(t, "", nil, "migrate", "-config", good)
-	if err != nil || !strings.Contains(out, "postgres schema version 1 (up to date)") {
+	if err != nil || !upToDate(out, "postgres") {
 		t.Fatalf("migrate: %v\n%s%s", err, out, errOut)
 	}
 	if out, errOut, err := runCLI(t, "", nil, "rooms", "create", "-config", good, "-name", "Physik 9a", "-weekly", "fri 11:00-12:30"); err != nil ||
@@ -205,4 +205,10 @@ func TestRoomsCLIPostgres(t *testing.T) {
 	if exitCode(err) != 1 || !strings.Contains(errOut, "not a valid PostgreSQL connection string") || strings.Contains(errOut, "hunter2secret") {
 		t.Errorf("unparsable DSN: exit %d\n%s", exitCode(err), errOut)
 	}
+}
+
+// upToDate reports whether migrate said the driver's schema is current,
+// whatever its version (numbers grow with every feature).
+func upToDate(out, driver string) bool {
+	return strings.Contains(out, driver+" schema version ") && strings.Contains(out, " (up to date)")
 }

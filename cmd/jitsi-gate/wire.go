@@ -513,6 +513,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 	}
 	prefix := strings.TrimSuffix(publicURL.Path, "/")
 	reservations := buildReservations(g, prefix, logger, ps)
+	inlineSignIn := buildSSO(g, publicURL, logger, ps)
 	if len(ps.list) > 0 {
 		return nil
 	}
@@ -549,6 +550,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		Rooms:        g.rooms,
 		APITokens:    apiTokens(cfg.API),
 		Metrics:      g.metrics,
+		SSO:          inlineSignIn,
 		Templates:    templates.WithOverrides(cfg.UI.TemplatesDir),
 		Static:       staticfiles.FS(),
 	})

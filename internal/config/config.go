@@ -32,6 +32,9 @@ type Config struct {
 	Reservations Reservations `yaml:"reservations"`
 	// API holds the bearer tokens of the JSON room API.
 	API API `yaml:"api"`
+	// SSO makes jitsi-gate Jitsi's inline sign-in service (tokenAuthInline
+	// with config.sso.tokenService); off without clients.
+	SSO SSO `yaml:"sso"`
 
 	// lines maps key paths to their line in the file; envOf maps key paths
 	// whose whole value was one ${NAME} to NAME. Both are filled by Parse.
@@ -370,6 +373,29 @@ type APIToken struct {
 
 // Enabled reports whether the reservation API is on (a token is set).
 func (r Reservations) Enabled() bool { return r.Token != "" }
+
+// SSO configures the authorization server behind Jitsi's inline sign-in
+// (static/sso.html): <public_url>/sso/authorize, /sso/token, /sso/logout.
+type SSO struct {
+	// Clients are the Jitsi web clients allowed to ask; empty switches the
+	// endpoints off.
+	Clients []SSOClient `yaml:"clients"`
+	// RefreshTokenLifetime bounds a refresh token (a meeting refreshes
+	// its token without a new login for this long, and never beyond the
+	// login itself).
+	RefreshTokenLifetime time.Duration `yaml:"refresh_token_lifetime"`
+}
+
+// SSOClient is one Jitsi web client (config.sso.clientId).
+type SSOClient struct {
+	ClientID string `yaml:"client_id"`
+	// RedirectURIs are compared as exact strings with the redirect_uri
+	// Jitsi sends: https://<jitsi host>/static/sso.html.
+	RedirectURIs []string `yaml:"redirect_uris"`
+}
+
+// Enabled reports whether the inline sign-in endpoints are on.
+func (s SSO) Enabled() bool { return len(s.Clients) > 0 }
 
 // Early returns rooms.open_early and rooms.grace with their defaults for a
 // Config that did not go through ApplyDefaults.

@@ -25,12 +25,13 @@ const (
 	// DefaultStorePath is the SQLite file when store.path is not set:
 	// relative, so next to the config file (for the built-in demo
 	// configuration: in the working directory).
-	DefaultStorePath           = "jitsi-gate.db"
-	DefaultRoomsTimezone       = "Europe/Berlin"
-	DefaultOpenEarly           = 10 * time.Minute
-	DefaultGrace               = 5 * time.Minute
-	DefaultUnregisteredRooms   = "deny"
-	DefaultReservationDuration = 24 * time.Hour
+	DefaultStorePath            = "jitsi-gate.db"
+	DefaultRoomsTimezone        = "Europe/Berlin"
+	DefaultOpenEarly            = 10 * time.Minute
+	DefaultGrace                = 5 * time.Minute
+	DefaultUnregisteredRooms    = "deny"
+	DefaultReservationDuration  = 24 * time.Hour
+	DefaultRefreshTokenLifetime = 8 * time.Hour
 )
 
 // DefaultRateLimitUserGlobalFactor × per_user is the default
@@ -126,6 +127,7 @@ func (c *Config) ApplyDefaults() {
 	}
 	setStr(&c.Reservations.UnregisteredRooms, DefaultUnregisteredRooms)
 	setDur(&c.Reservations.DefaultDuration, DefaultReservationDuration)
+	setDur(&c.SSO.RefreshTokenLifetime, DefaultRefreshTokenLifetime)
 
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "text")

@@ -83,6 +83,7 @@ func (c *Config) Validate() error {
 	c.validateRooms(v)
 	c.validateReservations(v)
 	c.validateAPI(v)
+	c.validateSSO(v)
 	c.validateDemoSecrets(v)
 	if len(v.problems) == 0 {
 		return nil
@@ -875,6 +876,70 @@ func (c *Config) validateAPI(v *collector) {
 			tokens[t.Token] = i
 			if t.Token == c.Reservations.Token {
 				v.add(p+".token", "is the same as reservations.token", "Prosody's token must not have admin rights: use another one")
+			}
+		}
+	}
+}
+
+// Bounds of sso.refresh_token_lifetime.
+const (
+	minRefreshTokenLifetime = time.Minute
+	maxRefreshTokenLifetime = MaxSessionLifetime
+)
+
+// ssoClientIDRE: the client id is pasted into config.js and URLs.
+var ssoClientIDRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+func (c *Config) validateSSO(v *collector) {
+	s := c.SSO
+	if !s.Enabled() {
+		return
+	}
+	if c.Jitsi.Preview && !c.Jitsi.PreviewRealTokens {
+		v.add("sso.clients", "the inline sign-in hands tokens straight to Jitsi, which jitsi.preview is meant to prevent",
+			"turn jitsi.preview off (or set jitsi.preview_real_tokens: true while testing)")
+	}
+	if s.RefreshTokenLifetime < minRefreshTokenLifetime || s.RefreshTokenLifetime > maxRefreshTokenLifetime {
+		v.add("sso.refresh_token_lifetime", fmt.Sprintf("%s is not between %s and %s", s.RefreshTokenLifetime,
+			minRefreshTokenLifetime, maxRefreshTokenLifetime),
+			"e.g. 8h, at least the longest meeting: Jitsi has no fallback once a refresh is refused")
+	}
+	// The sign-in page that receives the code is Jitsi's own
+	// static/sso.html: on the Jitsi origin, never anywhere else.
+	var jitsiOrigin string
+	if ju, err := url.Parse(c.Jitsi.URL); err == nil && ju.Host != "" {
+		jitsiOrigin = ju.Scheme + "://" + ju.Host
+	}
+	example := "e.g. " + jitsiOrigin + "/static/sso.html"
+	seen := map[string]bool{}
+	for i, cl := range s.Clients {
+		p := index("sso.clients", i)
+		switch {
+		case !ssoClientIDRE.MatchString(cl.ClientID):
+			v.add(p+".client_id", fmt.Sprintf("%q is not a client id", cl.ClientID),
+				"letters, digits, '.', '_' and '-', e.g. jitsi (the clientId of Jitsi's config.sso)")
+		case seen[cl.ClientID]:
+			v.add(p+".client_id", fmt.Sprintf("%q is listed twice", cl.ClientID), "give each client one entry")
+		}
+		seen[cl.ClientID] = true
+		if len(cl.RedirectURIs) == 0 {
+			v.add(p+".redirect_uris", "is required", example)
+		}
+		for j, raw := range cl.RedirectURIs {
+			rp := index(p+".redirect_uris", j)
+			u, err := url.Parse(raw)
+			switch {
+			case err != nil || u.Host == "" || u.Opaque != "":
+				v.add(rp, fmt.Sprintf("%q is not an absolute URL", raw), example)
+			case u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())):
+				v.add(rp, "must use https", "http is only accepted for localhost and 127.0.0.1 (tests); "+example)
+			case u.Scheme+"://"+u.Host != jitsiOrigin:
+				v.add(rp, fmt.Sprintf("%q is not on the Jitsi origin %s (jitsi.url)", raw, jitsiOrigin),
+					"the code goes to Jitsi's own sign-in page; "+example)
+			case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+				v.add(rp, "must not have a user, query or fragment", example)
+			case u.Path == "" || u.Path == "/":
+				v.add(rp, "has no path", example)
 			}
 		}
 	}

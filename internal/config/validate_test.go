@@ -326,6 +326,44 @@ func TestValidate(t *testing.T) {
 			c.Reservations.Token = apiToken
 			c.API.Tokens = []APIToken{{Name: "a", Token: apiToken}}
 		}, "api.tokens[0].token", "same as reservations.token", ""},
+		// sso
+		{"sso off by default", func(c *Config, _ string) { c.SSO = SSO{} }, "", "", ""},
+		{"sso client ok", func(c *Config, _ string) {
+			c.SSO.Clients = []SSOClient{ssoClient("https://meet.example.com/static/sso.html")}
+		}, "", "", ""},
+		{"sso redirect on another origin", func(c *Config, _ string) {
+			c.SSO.Clients = []SSOClient{ssoClient("https://evil.example.com/static/sso.html")}
+		}, "sso.clients[0].redirect_uris[0]", "not on the Jitsi origin https://meet.example.com", "static/sso.html"},
+		{"sso redirect on another port", func(c *Config, _ string) {
+			c.SSO.Clients = []SSOClient{ssoClient("https://meet.example.com:8443/static/sso.html")}
+		}, "sso.clients[0].redirect_uris[0]", "not on the Jitsi origin", ""},
+		{"sso redirect over http", func(c *Config, _ string) {
+			c.SSO.Clients = []SSOClient{ssoClient("http://meet.example.com/static/sso.html")}
+		}, "sso.clients[0].redirect_uris[0]", "must use https", ""},
+		{"sso redirect with query", func(c *Config, _ string) {
+			c.SSO.Clients = []SSOClient{ssoClient("https://meet.example.com/static/sso.html?x=1")}
+		}, "sso.clients[0].redirect_uris[0]", "query", ""},
+		{"sso redirect relative", func(c *Config, _ string) { c.SSO.Clients = []SSOClient{ssoClient("/static/sso.html")} },
+			"sso.clients[0].redirect_uris[0]", "not an absolute URL", ""},
+		{"sso redirect missing", func(c *Config, _ string) { c.SSO.Clients = []SSOClient{{ClientID: "jitsi"}} },
+			"sso.clients[0].redirect_uris", "is required", ""},
+		{"sso client id", func(c *Config, _ string) {
+			cl := ssoClient("https://meet.example.com/static/sso.html")
+			cl.ClientID = "jitsi client"
+			c.SSO.Clients = []SSOClient{cl}
+		}, "sso.clients[0].client_id", "not a client id", ""},
+		{"sso client twice", func(c *Config, _ string) {
+			cl := ssoClient("https://meet.example.com/static/sso.html")
+			c.SSO.Clients = []SSOClient{cl, cl}
+		}, "sso.clients[1].client_id", "listed twice", ""},
+		{"sso with preview", func(c *Config, _ string) {
+			c.SSO.Clients = []SSOClient{ssoClient("https://meet.example.com/static/sso.html")}
+			c.Jitsi.Preview = true
+		}, "sso.clients", "jitsi.preview", "preview_real_tokens"},
+		{"sso refresh lifetime", func(c *Config, _ string) {
+			c.SSO.Clients = []SSOClient{ssoClient("https://meet.example.com/static/sso.html")}
+			c.SSO.RefreshTokenLifetime = time.Second
+		}, "sso.refresh_token_lifetime", "between 1m0s", "longest meeting"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -504,4 +542,8 @@ func TestKnownFeatures(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Error(err)
 	}
+}
+
+func ssoClient(redirect string) SSOClient {
+	return SSOClient{ClientID: "jitsi", RedirectURIs: []string{redirect}}
 }

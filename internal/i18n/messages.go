@@ -42,6 +42,7 @@ var catalogs = map[string]map[string]string{
 		"closed.retry":   "Try again",
 
 		"error.registry_unavailable": "The list of rooms cannot be read right now. Please try again in a moment.",
+		"error.sso_request":          "The meeting's sign-in request cannot be used (%s). Please close this window and try again from the meeting.",
 
 		"preview.heading":   "Token preview",
 		"preview.banner":    "Demo mode: tokens are shown, not sent to Jitsi.",
@@ -139,6 +140,7 @@ var catalogs = map[string]map[string]string{
 		"closed.retry":   "Erneut versuchen",
 
 		"error.registry_unavailable": "Die Raumliste kann gerade nicht gelesen werden. Bitte versuchen Sie es gleich noch einmal.",
+		"error.sso_request":          "Die Anmeldeanfrage der Besprechung ist ungültig (%s). Bitte schließen Sie dieses Fenster und versuchen Sie es in der Besprechung erneut.",
 
 		"preview.heading":   "Token-Vorschau",
 		"preview.banner":    "Demo-Modus: Tokens werden angezeigt, nicht an Jitsi geschickt.",

@@ -145,6 +145,11 @@ type Settings struct {
 	// reservations are off (no reservations.token).
 	Reservations *Reservations
 
+	// SSO is the web client's side of the inline sign-in; nil when
+	// sso.clients is empty. TokenAuthURL and TokenLogoutURL are then its
+	// authorize and logout URLs.
+	SSO *SSO
+
 	// Warnings are printed as comments in every format.
 	Warnings []string
 	// DockerWarnings only concern docker-jitsi-meet (format env).
@@ -175,6 +180,20 @@ type Reservations struct {
 	// UnregisteredRooms is reservations.unregistered_rooms (deny, allow).
 	UnregisteredRooms string
 }
+
+// SSO are the config.js settings of Jitsi's inline sign-in
+// (tokenAuthInline, config.sso; rooms §2.1, §2.2 E), for the first client.
+type SSO struct {
+	ClientID    string
+	RedirectURI string
+	// TokenService is config.sso.tokenService: the gateway's /sso without
+	// the scheme (sso.html posts to https://{tokenService}/token).
+	TokenService string
+}
+
+// SSOPath is where jitsi-gate serves the inline sign-in below
+// server.public_url.
+const SSOPath = "/sso"
 
 // LuaOption is one line `Name = Value` of prosody's Lua config; Value is
 // Lua source.
@@ -324,6 +343,27 @@ func Build(cfg *config.Config, opts Options) (*Settings, error) {
 		s.HostModules = append(s.HostModules, ModReservations)
 	}
 
+	if cfg.SSO.Enabled() {
+		c := cfg.SSO.Clients[0]
+		sso := &SSO{ClientID: c.ClientID, TokenService: pu.Host + strings.TrimSuffix(pu.EscapedPath(), "/") + SSOPath}
+		if len(c.RedirectURIs) > 0 {
+			sso.RedirectURI = c.RedirectURIs[0]
+		}
+		s.SSO = sso
+		// Jitsi substitutes {state} (encodeURIComponent of its JSON) and
+		// {code_challenge} (base64url), and appends &nonce=… itself.
+		s.TokenAuthURL = publicURL + SSOPath + "/authorize?client_id=" + url.QueryEscape(sso.ClientID) +
+			"&response_type=code&scope=openid&state={state}&redirect_uri=" + url.QueryEscape(sso.RedirectURI) +
+			"&code_challenge={code_challenge}&code_challenge_method=S256"
+		// Jitsi appends &id_token_hint=… and loads it in a hidden iframe.
+		logoutPage := sso.RedirectURI
+		if i := strings.LastIndex(logoutPage, "/"); i >= 0 {
+			logoutPage = logoutPage[:i+1] + "logout.html"
+		}
+		s.TokenLogoutURL = publicURL + SSOPath + "/logout?client_id=" + url.QueryEscape(sso.ClientID) +
+			"&post_logout_redirect_uri=" + url.QueryEscape(logoutPage)
+	}
+
 	addTenant := func(t string) {
 		if t != "" && !slices.Contains(s.Tenants, t) {
 			s.Tenants = append(s.Tenants, t)
@@ -459,6 +499,14 @@ func warnings(s *Settings) []string {
 		w = append(w, "jitsi.preview is on: jitsi-gate shows users their token instead of sending them to Jitsi; "+
 			"turn it off for real use.")
 	}
+	if s.SSO != nil {
+		w = append(w, "sso: Jitsi's sso.html posts to https://"+s.SSO.TokenService+"/token; serve jitsi-gate on the "+
+			"Jitsi origin (nginx location "+strings.TrimPrefix(s.SSO.TokenService, hostOf(s.PublicURL))+"/ → jitsi-gate, docs/sso.md) "+
+			"so no CORS, third-party cookie or framing rules get in the way.")
+		if strings.HasPrefix(s.PublicURL, "http://") {
+			w = append(w, "sso: server.public_url is http, but sso.html only posts to https: the inline sign-in cannot work.")
+		}
+	}
 	if strings.HasPrefix(s.PublicURL, "http://") {
 		w = append(w, "server.public_url is http: browsers send passwords and cookies in clear text; use https in production.")
 	}
@@ -493,4 +541,13 @@ func (s *Settings) Render(format string) (string, error) {
 	default:
 		return "", fmt.Errorf("jitsiconf: unknown format %q (use %s)", format, strings.Join(Formats(), ", "))
 	}
+}
+
+// hostOf is the host of an absolute URL ("" when it has none).
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }

@@ -180,6 +180,11 @@ func (s *Settings) renderEnv() string {
 	l.add("# docker has no variable for tokenLogoutUrl: put this line into ${CONFIG}/web/custom-config.js")
 	l.add("# (appended to config.js by the web container):")
 	l.add("#   config.tokenLogoutUrl = %s;", jsString(s.TokenLogoutURL))
+	if sso := s.SSO; sso != nil {
+		l.add("# Inline sign-in (docs/sso.md): docker has no variables for it either; add to custom-config.js:")
+		l.add("#   config.tokenAuthInline = true;")
+		l.add("#   config.sso = { tokenService: %s, clientId: %s };", jsString(sso.TokenService), jsString(sso.ClientID))
+	}
 	return l.String()
 }
 
@@ -330,10 +335,20 @@ func (s *Settings) renderConfigJS() string {
 	var l lines
 	s.header(&l, "// ", "Jitsi web client settings. Debian: append to /etc/jitsi/meet/<your-host>-config.js; docker: put into ${CONFIG}/web/custom-config.js (docker sets tokenAuthUrl itself from TOKEN_AUTH_URL).", nil)
 
-	l.add("// Users without a token go to jitsi-gate; {state} carries the room and tenant.")
-	l.add("config.tokenAuthUrl = %s;", jsString(s.TokenAuthURL))
-	l.add("// The logout button ends the jitsi-gate session too.")
-	l.add("config.tokenLogoutUrl = %s;", jsString(s.TokenLogoutURL))
+	if sso := s.SSO; sso != nil {
+		l.add("// Inline sign-in: a popup signs users in at jitsi-gate without leaving the meeting;")
+		l.add("// Jitsi fills in {state} and {code_challenge} and appends the nonce (docs/sso.md).")
+		l.add("config.tokenAuthUrl = %s;", jsString(s.TokenAuthURL))
+		l.add("config.tokenAuthInline = true;")
+		l.add("config.sso = { tokenService: %s, clientId: %s };", jsString(sso.TokenService), jsString(sso.ClientID))
+		l.add("// Loaded in a hidden iframe: ends the jitsi-gate session and its refresh tokens.")
+		l.add("config.tokenLogoutUrl = %s;", jsString(s.TokenLogoutURL))
+	} else {
+		l.add("// Users without a token go to jitsi-gate; {state} carries the room and tenant.")
+		l.add("config.tokenAuthUrl = %s;", jsString(s.TokenAuthURL))
+		l.add("// The logout button ends the jitsi-gate session too.")
+		l.add("config.tokenLogoutUrl = %s;", jsString(s.TokenLogoutURL))
+	}
 	l.add("// Older releases only redirect to tokenAuthUrl automatically with this; current Jitsi")
 	l.add("// redirects by itself when there is no token and no guest domain (check on your version):")
 	l.add("// config.tokenAuthUrlAutoRedirect = true;")

@@ -123,8 +123,10 @@ func TestConcurrentMigration(t *testing.T) {
 			"SELECT COUNT(*), COUNT(DISTINCT version_id) FROM "+migrationTable+" WHERE version_id > 0").Scan(&rows, &versions); err != nil {
 			t.Fatal(err)
 		}
-		if latest := s.LatestVersion(); rows != int(latest) || versions != int(latest) {
-			t.Errorf("%s: %d rows for %d versions, want each of the %d migrations once", migrationTable, rows, versions, latest)
+		// Versions may have gaps (numbers taken by features that land
+		// separately): count the embedded migrations, not the latest number.
+		if embedded := len(s.migrator.ListSources()); rows != embedded || versions != embedded {
+			t.Errorf("%s: %d rows for %d versions, want each of the %d migrations once", migrationTable, rows, versions, embedded)
 		}
 		// All of them work on the one schema.
 		for i, st := range stores {

@@ -9,6 +9,7 @@
 package target
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +51,56 @@ type Target struct {
 	Tenant string
 	Config map[string]bool
 	App    string
+	// Authorize, when set, are the parameters of an inline sign-in
+	// (<public_url>/sso/authorize, internal/sso) that the login continues
+	// to instead of /join. Only the authorize parameters are kept
+	// (AuthorizeParams); the authorize endpoint validates them again
+	// whenever it is reached.
+	Authorize url.Values
+}
+
+// AuthorizeParams are the parameters an inline sign-in continuation keeps.
+var AuthorizeParams = []string{"client_id", "response_type", "redirect_uri", "scope", "state",
+	"code_challenge", "code_challenge_method", "nonce"}
+
+// authorizeKey is the query parameter of the continuation: the authorize
+// query, base64url-encoded so that it is not percent-encoded a second
+// time (it travels in login links and the OIDC flow cookie).
+const authorizeKey = "sso"
+
+// maxAuthorizeBytes bounds the encoded continuation: the state and the
+// few other parameters.
+const maxAuthorizeBytes = MaxStateBytes + 2<<10
+
+// parseAuthorize reads the continuation written by Query.
+func parseAuthorize(encoded string) (url.Values, error) {
+	if len(encoded) > base64.RawURLEncoding.EncodedLen(maxAuthorizeBytes) {
+		return nil, &Error{Key: "error.bad_request", Err: fmt.Errorf("sign-in continuation is %d bytes, more than %d", len(encoded), maxAuthorizeBytes)}
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(encoded)
+	if err != nil {
+		return nil, &Error{Key: "error.bad_request", Err: fmt.Errorf("sign-in continuation: %w", err)}
+	}
+	q, err := url.ParseQuery(string(raw))
+	if err != nil {
+		return nil, &Error{Key: "error.bad_request", Err: fmt.Errorf("sign-in continuation: %w", err)}
+	}
+	return KeepAuthorizeParams(q), nil
+}
+
+// KeepAuthorizeParams returns the AuthorizeParams of q, the first value of
+// each; nil when q has none of them.
+func KeepAuthorizeParams(q url.Values) url.Values {
+	var out url.Values
+	for _, k := range AuthorizeParams {
+		if v := q.Get(k); v != "" {
+			if out == nil {
+				out = url.Values{}
+			}
+			out.Set(k, v)
+		}
+	}
+	return out
 }
 
 // ErrBad marks input errors in a target (a 400 for a browser).
@@ -99,6 +150,9 @@ func (t Target) Query(withRoom bool) url.Values {
 	}
 	if t.App != "" {
 		q.Set("app", t.App)
+	}
+	if len(t.Authorize) > 0 {
+		q.Set(authorizeKey, base64.RawURLEncoding.EncodeToString([]byte(t.Authorize.Encode())))
 	}
 	return q
 }
@@ -152,6 +206,11 @@ func (j *Jitsi) Parse(rawRoom string, q url.Values) (Target, error) {
 		t.App = app
 	default:
 		return Target{}, &Error{Key: "error.bad_request", Err: fmt.Errorf("unknown app %q", app)}
+	}
+	if enc := q.Get(authorizeKey); enc != "" {
+		if t.Authorize, err = parseAuthorize(enc); err != nil {
+			return Target{}, err
+		}
 	}
 	return t, nil
 }

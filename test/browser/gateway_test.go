@@ -83,6 +83,9 @@ type gatewayOptions struct {
 	sessionLifetime string   // default 8h
 	tenants         []string // jitsi.tenants
 	port            int      // 0: any free port; OIDC needs a testenv.FreeCallbackPort
+	// ssoRedirect, when set, switches on the inline sign-in for client
+	// "jitsi" with this redirect URI (the stand-in's static/sso.html).
+	ssoRedirect string
 }
 
 // config renders the YAML for o with the gateway at base.
@@ -149,6 +152,9 @@ func (o gatewayOptions) config(base string) ([]byte, error) {
 				"role": "member", "rooms": []string{"*"}},
 		},
 		"log": map[string]any{"level": "debug", "format": "text"},
+	}
+	if o.ssoRedirect != "" {
+		cfg["sso"] = map[string]any{"clients": []any{map[string]any{"client_id": "jitsi", "redirect_uris": []string{o.ssoRedirect}}}}
 	}
 	return yaml.Dump(cfg)
 }
