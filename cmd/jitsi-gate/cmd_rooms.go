@@ -515,6 +515,12 @@ func runRoomsExport(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return exitError{code: 1, msg: "jitsi-gate rooms export: " + err.Error()}
 	}
+	// The file holds room passwords: an existing file keeps its mode
+	// otherwise.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return exitError{code: 1, msg: "jitsi-gate rooms export: " + err.Error()}
+	}
 	if err := re.svc.Export(ctx, f, opts); err != nil {
 		f.Close()
 		return roomError("export", err)

@@ -66,19 +66,32 @@ func TestSecurityDemoAccountsNeedDemoSecrets(t *testing.T) {
 // refused by a Jitsi with the configured secret, unless the admin asked for
 // real tokens.
 func TestSecurityPreviewTokenIsThrowaway(t *testing.T) {
-	demoSecret := "insecure-demo-jwt-secret-change-me-0123456789"
-	verifier := &jitsiverify.Config{AppID: "jitsi-gate", AppSecret: demoSecret,
-		AcceptedAudiences: []string{"jitsi-gate"}, EnableDomainVerification: true, XMPPDomain: "meet.jitsi"}
+	const realSecret = "4f1c0d6a9b8e7f2a3c5d6e7f8091a2b3"
 	tokenRE := regexp.MustCompile(`<textarea id="token"[^>]*>([^<]+)</textarea>`)
 	for _, real := range []bool{false, true} {
 		t.Run(fmt.Sprintf("preview_real_tokens=%v", real), func(t *testing.T) {
 			addr := freePort(t)
 			doc := demoYAML(addr)
+			secret, password := "insecure-demo-jwt-secret-change-me-0123456789", "teacher"
+			var getenv func(string) string
 			if real {
+				// Real tokens need real secrets, and then real accounts:
+				// the demo values are public.
 				doc = strings.Replace(doc, "  preview: true\n", "  preview: true\n  preview_real_tokens: true\n", 1)
+				doc = regexp.MustCompile(`password_hash: "\$2a\$10\$[^"]+"`).ReplaceAllLiteralString(doc,
+					`password_hash: "`+hash(t, "a real password")+`"`)
+				secret, password = realSecret, "a real password"
+				getenv = func(k string) string {
+					if k == "JWT_APP_SECRET" || k == "SESSION_SECRET" {
+						return realSecret
+					}
+					return ""
+				}
 			}
-			g := startGateway(t, doc, nil)
-			r := login(t, g, browser(t), "room=Mathe", "teacher", "teacher")
+			verifier := &jitsiverify.Config{AppID: "jitsi-gate", AppSecret: secret,
+				AcceptedAudiences: []string{"jitsi-gate"}, EnableDomainVerification: true, XMPPDomain: "meet.jitsi"}
+			g := startGateway(t, doc, getenv)
+			r := login(t, g, browser(t), "room=Mathe", "teacher", password)
 			if r.status != http.StatusOK || !strings.Contains(r.body, `id="token-claims"`) {
 				t.Fatalf("want the preview page, got %d:\n%s", r.status, r.body)
 			}

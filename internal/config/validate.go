@@ -724,16 +724,36 @@ func (c *Config) demoMode() bool {
 
 func isDemoSecret(s string) bool { return strings.Contains(s, "insecure-demo") }
 
+// onlyDemoAccounts: every backend is a static one holding only demo
+// accounts.
+func (c *Config) onlyDemoAccounts() bool {
+	for _, b := range c.Backends {
+		if b.Type != "static" {
+			return false
+		}
+		for _, u := range b.Users {
+			if !slices.Contains(demoPasswordHashes, u.PasswordHash) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // validateDemoSecrets refuses the well-known secrets of config.example.yaml
 // outside preview (demo) mode.
+//
+// They are public: with them anyone can forge a login cookie. So they are
+// accepted only in the demo itself: preview on (with throw-away tokens) and
+// nobody to sign in as but the demo accounts.
 func (c *Config) validateDemoSecrets(v *collector) {
-	if c.Jitsi.Preview {
+	if c.Jitsi.Preview && !c.Jitsi.PreviewRealTokens && c.onlyDemoAccounts() {
 		return
 	}
 	check := func(p, secret, env string) {
 		if isDemoSecret(secret) {
 			v.add(p, "this is the demo value from config.example.yaml; set "+env,
-				secretHint+" (or set jitsi.preview: true for a demo)")
+				secretHint+" (the demo values are public: they are only accepted for the demo itself, preview on with only the demo accounts)")
 		}
 	}
 	check("jitsi.signing.secret", c.Jitsi.Signing.Secret, "JWT_APP_SECRET / SESSION_SECRET")

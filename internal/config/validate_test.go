@@ -144,11 +144,20 @@ func TestValidate(t *testing.T) {
 		{"demo session secret without preview", func(c *Config, _ string) {
 			c.Session.Secret = "insecure-demo-session-secret-change-me-0123456789"
 		}, "session.secret", "demo value", ""},
-		{"demo secrets with preview", func(c *Config, _ string) {
+		{"demo secrets with preview but real accounts", func(c *Config, _ string) {
+			// The session secret is public: anyone could forge a login of
+			// a real account.
 			c.Jitsi.Preview = true
 			c.Jitsi.Signing.Secret = "insecure-demo-jwt-secret-change-me-0123456789"
 			c.Session.Secret = "insecure-demo-session-secret-change-me-0123456789"
-		}, "", "", ""},
+		}, "session.secret", "demo value", "only accepted for the demo itself"},
+		{"demo secrets with real preview tokens", func(c *Config, _ string) {
+			c.Jitsi.Preview, c.Jitsi.PreviewRealTokens = true, true
+			c.Jitsi.Signing.Secret = "insecure-demo-jwt-secret-change-me-0123456789"
+			c.Session.Secret = "insecure-demo-session-secret-change-me-0123456789"
+			c.Backends[0].Users[0].PasswordHash = demoPasswordHashes[0]
+			c.Backends[0].Users[1].PasswordHash = demoPasswordHashes[1]
+		}, "jitsi.signing.secret", "demo value", ""},
 		{"demo account without preview", func(c *Config, _ string) {
 			c.Backends[0].Users[1].PasswordHash = demoPasswordHashes[1]
 		}, "backends[0].users[1].password_hash", "demo account", ""},
@@ -161,10 +170,11 @@ func TestValidate(t *testing.T) {
 			c.Jitsi.Signing.Secret = "insecure-demo-jwt-secret-change-me-0123456789"
 			c.Backends[0].Users[1].PasswordHash = demoPasswordHashes[1]
 		}, "backends[0].users[1].password_hash", "demo secrets", ""},
-		{"demo account in the demo", func(c *Config, _ string) {
+		{"demo accounts in the demo", func(c *Config, _ string) {
 			c.Jitsi.Preview = true
 			c.Jitsi.Signing.Secret = "insecure-demo-jwt-secret-change-me-0123456789"
 			c.Session.Secret = "insecure-demo-session-secret-change-me-0123456789"
+			c.Backends[0].Users[0].PasswordHash = demoPasswordHashes[0]
 			c.Backends[0].Users[1].PasswordHash = demoPasswordHashes[1]
 		}, "", "", ""},
 		{"real preview tokens without preview", func(c *Config, _ string) { c.Jitsi.PreviewRealTokens = true },

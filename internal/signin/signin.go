@@ -77,7 +77,9 @@ type cached struct {
 	until     time.Time // trusted until
 	expiresAt time.Time
 	checkedAt time.Time // GroupsCheckedAt of the record
-	groups    []string
+	// Who the login is for: the cookie must name the same person.
+	backend, subject, username string
+	groups                     []string
 }
 
 // New checks o and returns a Keeper.
@@ -123,8 +125,15 @@ func (k *Keeper) Start(ctx context.Context, id auth.Identity, expires time.Time)
 // user's business; other errors mean the records could not be read.
 //
 // When the backend cannot be asked for a refresh (the directory is down),
-// the login keeps its groups and the refresh is tried again on the next
-// request: an outage of the directory must not log out a school.
+// the login keeps its groups for a while and the refresh is tried again:
+// an outage of the directory must not log out a school. Past twice
+// RefreshGroups the stale groups are no longer accepted (an error wrapping
+// auth.ErrUnavailable): someone removed from a group must not keep its
+// rights for the rest of the session because the refresh keeps failing.
+//
+// The record, not the cookie, says whose login it is: a cookie naming
+// another person than its record (forged with a leaked session secret)
+// ends the login.
 func (k *Keeper) Check(ctx context.Context, sid string, id auth.Identity) (fresh auth.Identity, changed bool, err error) {
 	if sid == "" {
 		return auth.Identity{}, false, fmt.Errorf("%w: the cookie names no login record", ErrEnded)
@@ -136,6 +145,14 @@ func (k *Keeper) Check(ctx context.Context, sid string, id auth.Identity) (fresh
 	}
 	if !now.Before(c.expiresAt) {
 		return auth.Identity{}, false, fmt.Errorf("%w: expired", ErrEnded)
+	}
+	if c.backend != id.Backend || c.subject != id.Subject || c.username != id.Username {
+		k.o.Log.WarnContext(ctx, "login cookie names another user than its record; login ended",
+			"record_backend", c.backend, "record_user", c.subject, "cookie_backend", id.Backend, "cookie_user", id.Subject)
+		if err := k.End(ctx, sid); err != nil {
+			k.o.Log.WarnContext(ctx, "login not revoked", "err", err)
+		}
+		return auth.Identity{}, false, fmt.Errorf("%w: the cookie does not match its login record", ErrEnded)
 	}
 	// The record's groups are the truth: the cookie does not carry them
 	// (a directory may list more than a cookie holds), and a refresh on
@@ -156,10 +173,13 @@ func (k *Keeper) Check(ctx context.Context, sid string, id auth.Identity) (fresh
 			k.o.Log.WarnContext(ctx, "login not revoked", "err", rerr)
 		}
 		return auth.Identity{}, false, fmt.Errorf("%w: %w", ErrEnded, err)
-	case err != nil:
+	case err != nil && now.Sub(c.checkedAt) < 2*k.o.RefreshGroups:
 		k.o.Log.WarnContext(ctx, "login groups not refreshed, keeping the old ones", "backend", id.Backend,
 			"user", id.Subject, "err", err)
 		return id, changed, nil
+	case err != nil:
+		return auth.Identity{}, false, fmt.Errorf("signin: groups of %s/%s not refreshed for %s: %w: %w",
+			id.Backend, id.Subject, now.Sub(c.checkedAt).Round(time.Second), auth.ErrUnavailable, err)
 	}
 	if err := k.o.Records.TouchSessionGroups(ctx, sid, next.Groups, now); err != nil {
 		return auth.Identity{}, false, fmt.Errorf("signin: save refreshed groups: %w", err)
@@ -205,7 +225,8 @@ func (k *Keeper) lookup(ctx context.Context, sid string, now time.Time) (cached,
 	case err != nil:
 		return cached{}, fmt.Errorf("signin: read record: %w", err)
 	}
-	c = cached{until: now.Add(k.o.CacheTTL), expiresAt: s.ExpiresAt, checkedAt: s.GroupsCheckedAt, groups: s.Groups}
+	c = cached{until: now.Add(k.o.CacheTTL), expiresAt: s.ExpiresAt, checkedAt: s.GroupsCheckedAt,
+		backend: s.Backend, subject: s.Subject, username: s.Username, groups: s.Groups}
 	k.mu.Lock()
 	if len(k.cache) >= maxCacheEntries {
 		// Entries live a second; dropping them all costs one read each.

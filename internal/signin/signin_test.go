@@ -189,3 +189,42 @@ func TestUnknownOrMissingLoginIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestCookieMustNameTheRecordsUser: a cookie re-encoded with another
+// user's name (a leaked session secret) but the attacker's own login id
+// ends that login instead of becoming the other user.
+func TestCookieMustNameTheRecordsUser(t *testing.T) {
+	k, _, clk, _ := setup(t)
+	ctx := context.Background()
+	sam := auth.Identity{Backend: "ldap", Subject: "uid=sam", Username: "sam", Groups: []string{"students"}}
+	sid, _ := k.Start(ctx, sam, clk.after(8*time.Hour))
+	forged := sam
+	forged.Subject, forged.Username = tina.Subject, tina.Username
+	if _, _, err := k.Check(ctx, sid, forged); !errors.Is(err, ErrEnded) {
+		t.Fatalf("forged cookie: %v, want ErrEnded", err)
+	}
+	if _, _, err := k.Check(ctx, sid, sam); !errors.Is(err, ErrEnded) {
+		t.Errorf("the login the forgery used: %v, want it ended too", err)
+	}
+}
+
+// TestStaleGroupsAreNotKeptForever: while the backend keeps failing, the
+// old groups count for at most twice refresh_groups.
+func TestStaleGroupsAreNotKeptForever(t *testing.T) {
+	k, _, clk, dir := setup(t)
+	ctx := context.Background()
+	sid, _ := k.Start(ctx, tina, clk.after(8*time.Hour))
+	dir.down = true
+	clk.Add(20 * time.Minute)
+	if _, _, err := k.Check(ctx, sid, tina); err != nil {
+		t.Fatalf("20 minutes, directory down: %v, want the old groups", err)
+	}
+	clk.Add(11 * time.Minute)
+	if _, _, err := k.Check(ctx, sid, tina); !errors.Is(err, auth.ErrUnavailable) {
+		t.Errorf("31 minutes, directory down: %v, want ErrUnavailable", err)
+	}
+	dir.down = false
+	if id, _, err := k.Check(ctx, sid, tina); err != nil || !slices.Equal(id.Groups, []string{"teachers"}) {
+		t.Errorf("directory back: %v %v", id.Groups, err)
+	}
+}
