@@ -32,6 +32,8 @@ type Config struct {
 	Reservations Reservations `yaml:"reservations"`
 	// API holds the bearer tokens of the JSON room API.
 	API API `yaml:"api"`
+	// Invites are guest invitation links (invites.go).
+	Invites Invites `yaml:"invites"`
 
 	// lines maps key paths to their line in the file; envOf maps key paths
 	// whose whole value was one ${NAME} to NAME. Both are filled by Parse.

@@ -126,6 +126,7 @@ func (c *Config) ApplyDefaults() {
 	}
 	setStr(&c.Reservations.UnregisteredRooms, DefaultUnregisteredRooms)
 	setDur(&c.Reservations.DefaultDuration, DefaultReservationDuration)
+	c.applyInviteDefaults()
 
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "text")

@@ -86,6 +86,7 @@ func (c *Config) Validate() error {
 	c.validateRooms(v)
 	c.validateReservations(v)
 	c.validateAPI(v)
+	c.validateInvites(v)
 	c.validateDemoSecrets(v)
 	if len(v.problems) == 0 {
 		return nil
