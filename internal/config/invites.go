@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -71,4 +72,15 @@ func (c *Config) validateInvites(v *collector) {
 	if i.RateLimit.Window <= 0 {
 		v.add("invites.rate_limit.window", "must be greater than 0", "default 1m")
 	}
+	for k, b := range c.Backends {
+		// Guests' token ids are "guest:<invite>:<random>"; an account
+		// must never have one of those.
+		if strings.EqualFold(b.ID, GuestBackendID) {
+			v.add(fmt.Sprintf("backends[%d].id", k), fmt.Sprintf("%q is reserved for invited guests", b.ID), "choose another id")
+		}
+	}
 }
+
+// GuestBackendID is the backend part of an invited guest's token id; no
+// backend may use it.
+const GuestBackendID = "guest"

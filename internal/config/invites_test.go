@@ -32,9 +32,14 @@ func TestValidateInvites(t *testing.T) {
 		{"per_ip negative", "invites: {rate_limit: {per_ip: -1}}", "invites.rate_limit.per_ip", "greater than 0"},
 		{"window negative", "invites: {rate_limit: {window: -1s}}", "invites.rate_limit.window", "greater than 0"},
 		{"unknown key", "invites: {expiry: 1h}", "invites.expiry", ""},
+		{"guest backend", "", "backends[0].id", "reserved for invited guests"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(baseYAML()+tt.yaml+"\n"), t.TempDir(), envMap(nil))
+			doc := baseYAML() + tt.yaml + "\n"
+			if tt.name == "guest backend" {
+				doc = strings.Replace(baseYAML(), "id: local", "id: Guest", 1)
+			}
+			_, err := Parse([]byte(doc), t.TempDir(), envMap(nil))
 			if tt.path == "" {
 				if err != nil {
 					t.Fatalf("unexpected problems: %v", err)
