@@ -19,6 +19,7 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/invites"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/signin"
@@ -35,6 +36,8 @@ type Options struct {
 	Jitsi     JitsiOptions
 	UI        UIOptions
 	RateLimit RateLimitOptions
+	// Invites bound the guest invitation pages (handle_invite.go).
+	Invites InviteOptions
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// Version is shown in /healthz.
@@ -109,6 +112,9 @@ type Deps struct {
 	// APITokens are the scripts' bearer tokens for the JSON API (admin
 	// rights).
 	APITokens []APIToken
+	// Invites are the guest invitations (<public_url>/invite/<code>);
+	// nil: those routes answer 404.
+	Invites *invites.Service
 	// Templates holds the page templates (embedded, possibly overlaid by
 	// ui.templates_dir); Static holds CSS, JS and images.
 	Templates fs.FS

@@ -25,6 +25,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/invites"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/reservation"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
@@ -92,6 +93,7 @@ type gateway struct {
 	logins    *signin.Keeper
 	store     *store.Store
 	rooms     *rooms.Service
+	invites   *invites.Service
 	handler   http.Handler
 	// draining turns /readyz to 503 during a graceful shutdown (serve.go).
 	draining *atomic.Bool
@@ -114,6 +116,8 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*gatew
 		g.store = st
 		if g.rooms, err = newRoomService(cfg, st, logger); err != nil {
 			ps.add("rooms", err)
+		} else if g.invites, err = newInviteService(cfg, st, g.rooms, logger); err != nil {
+			ps.add("invites", err)
 		}
 	}
 
@@ -488,6 +492,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 			PerUser: cfg.RateLimit.PerUser, PerUserGlobal: cfg.RateLimit.PerUserGlobal,
 			PerIP: cfg.RateLimit.PerIP, Window: cfg.RateLimit.Window,
 		},
+		Invites:        web.InviteOptions{PerIP: cfg.Invites.RateLimit.PerIP, Window: cfg.Invites.RateLimit.Window},
 		TrustedProxies: proxies,
 		Version:        version,
 		Draining:       g.draining,
@@ -502,6 +507,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		Logins:       g.logins,
 		Reservations: reservations,
 		Rooms:        g.rooms,
+		Invites:      g.invites,
 		APITokens:    apiTokens(cfg.API),
 		Templates:    templates.WithOverrides(cfg.UI.TemplatesDir),
 		Static:       staticfiles.FS(),
