@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -402,5 +403,71 @@ func TestInviteRateLimitLetsAFamilyThrough(t *testing.T) {
 	r := do(t, browser(t), http.MethodGet, link, nil)
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many attempts from your network") {
 		t.Errorf("31st request: %d %q\n%s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+}
+
+// TestThousandInvitesDoNotSlowJoin: a room with 1,000 invites (made and
+// listed through the API) answers /join as fast as before. /join never
+// reads the invites table; this measures that it stays so. The numbers
+// are logged (go test -v -run ThousandInvites ./cmd/jitsi-gate/).
+func TestThousandInvitesDoNotSlowJoin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing test")
+	}
+	addr := freePort(t)
+	cfg := inviteConfig(t, addr, sqliteStore(t), "")
+	path := writeConfig(t, cfg)
+	inviteCLI(t, path, "create", "-name", "Elternabend", "-organizers", "teacher1")
+	id := roomID(t, path, "Elternabend")
+	g := startGateway(t, cfg, nil)
+	teacher := browser(t)
+	login(t, g, teacher, "", "teacher1", "pw")
+
+	joinMedian := func() time.Duration {
+		const n = 300
+		d := make([]time.Duration, n)
+		for i := range d {
+			start := time.Now()
+			r := do(t, teacher, http.MethodGet, g.base+"/join/elternabend", nil)
+			d[i] = time.Since(start)
+			if r.status != http.StatusFound {
+				t.Fatalf("/join: %d", r.status)
+			}
+		}
+		slices.Sort(d)
+		return d[n/2]
+	}
+	joinMedian() // warm up: connections, caches
+	before := joinMedian()
+
+	api := g.base + "/api/v1/rooms/" + id + "/invites"
+	start := time.Now()
+	for i := range 1000 {
+		if status, _, _ := apiCall(t, teacher, http.MethodPost, api, map[string]any{"max_uses": i % 5}); status != http.StatusCreated {
+			t.Fatalf("invite %d: %d", i, status)
+		}
+	}
+	created := time.Since(start)
+	start = time.Now()
+	status, _, listed := apiCall(t, teacher, http.MethodGet, api, nil)
+	listTime := time.Since(start)
+	if all, _ := listed["invites"].([]any); status != http.StatusOK || len(all) != 1000 {
+		t.Fatalf("list: %d, %d invites", status, len(all))
+	}
+	start = time.Now()
+	if r := do(t, teacher, http.MethodGet, g.base+"/rooms/"+id+"/invites", nil); r.status != http.StatusOK || strings.Count(r.body, `class="card invite"`) != 1000 {
+		t.Fatalf("organizer page: %d", r.status)
+	}
+	pageTime := time.Since(start)
+	after := joinMedian()
+	t.Logf("/join median: %v before, %v with 1,000 invites; 1,000 invites created in %v (%v each); listed by the API in %v, on the page in %v",
+		before, after, created, created/1000, listTime, pageTime)
+	// Generous bounds: the machine is shared; a /join that read the
+	// invites would be several times slower, not a little.
+	if after > 2*before+2*time.Millisecond {
+		t.Errorf("/join slowed from %v to %v with 1,000 invites", before, after)
+	}
+	if listTime > 2*time.Second || pageTime > 3*time.Second {
+		t.Errorf("listing 1,000 invites took %v (API), %v (page)", listTime, pageTime)
 	}
 }
