@@ -83,6 +83,7 @@ type gatewayOptions struct {
 	sessionLifetime string   // default 8h
 	tenants         []string // jitsi.tenants
 	port            int      // 0: any free port; OIDC needs a testenv.FreeCallbackPort
+	manageRooms     bool     // teachers may manage rooms (and invite guests)
 }
 
 // config renders the YAML for o with the gateway at base.
@@ -149,6 +150,9 @@ func (o gatewayOptions) config(base string) ([]byte, error) {
 				"role": "member", "rooms": []string{"*"}},
 		},
 		"log": map[string]any{"level": "debug", "format": "text"},
+	}
+	if o.manageRooms {
+		cfg["rules"].([]any)[0].(map[string]any)["manage_rooms"] = true
 	}
 	return yaml.Dump(cfg)
 }
