@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/invites"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
@@ -129,6 +130,10 @@ type roomAPI struct {
 	loadID func(*http.Request) (auth.Identity, error)
 	tokens []hashedToken
 	log    *slog.Logger
+
+	// invites are the rooms' guest invitations (handle_api_invites.go);
+	// nil: their routes answer 404.
+	invites *invites.Service
 }
 
 type hashedToken struct {
@@ -137,7 +142,7 @@ type hashedToken struct {
 }
 
 func newRoomAPI(s *site, deps Deps, jitsi *target.Jitsi) *roomAPI {
-	a := &roomAPI{site: s, rooms: deps.Rooms, policy: deps.Grants.Policy(), jitsi: jitsi, log: deps.Logger}
+	a := &roomAPI{site: s, rooms: deps.Rooms, invites: deps.Invites, policy: deps.Grants.Policy(), jitsi: jitsi, log: deps.Logger}
 	a.loadID = func(r *http.Request) (auth.Identity, error) {
 		u, err := deps.Sessions.Load(r)
 		if err != nil {
@@ -377,6 +382,8 @@ func (a *roomAPI) notFound() http.Handler {
 			w.Header().Set("Allow", "GET, HEAD, POST")
 		case under && len(rest) > 1 && rest[0] == '/' && !strings.Contains(rest[1:], "/"):
 			w.Header().Set("Allow", "GET, HEAD, PUT, DELETE")
+		case under && inviteRouteAllow(rest) != "":
+			w.Header().Set("Allow", inviteRouteAllow(rest))
 		default:
 			writeAPIError(w, http.StatusNotFound, "", "no such API route")
 			return

@@ -26,6 +26,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/invites"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
@@ -99,6 +100,11 @@ func newAPIHarness(t *testing.T) *apiHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	inv, err := invites.New(invites.Options{Store: st, Rooms: svc, DefaultExpiry: 72 * time.Hour, MaxExpiry: 720 * time.Hour,
+		PublicURL: publicURL.String(), Log: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
 	handler, err := web.NewServer(web.Options{
 		PublicURL: publicURL,
 		Jitsi:     web.JitsiOptions{URL: &url.URL{Scheme: "https", Host: "meet.example.com"}, Tenants: []string{"school-a", "school-b"}},
@@ -107,7 +113,7 @@ func newAPIHarness(t *testing.T) *apiHarness {
 	}, web.Deps{
 		Logger: logger, Passwords: []auth.PasswordAuthenticator{sa}, Grants: grants, Signer: signer,
 		Sessions: sessions, Logins: testLogins(t, time.Now), Templates: templates.FS(), Static: staticfiles.FS(),
-		Rooms: svc, APITokens: []web.APIToken{{Name: "sync", Token: apiToken}},
+		Rooms: svc, APITokens: []web.APIToken{{Name: "sync", Token: apiToken}}, Invites: inv,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -158,6 +164,9 @@ type req struct {
 // routePattern maps a request path to the route it is served by, for the
 // status bookkeeping.
 func routePattern(path string) string {
+	if p := inviteRoutePattern(path); p != "" {
+		return p
+	}
 	if strings.HasPrefix(path, "/api/v1/rooms/") {
 		return "/api/v1/rooms/{id}"
 	}

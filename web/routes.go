@@ -39,6 +39,12 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	mux.Handle("GET "+p("/join"), handleJoinForm(s, jitsi, pv.on))
 	mux.Handle("GET "+p("/join/{room}"), handleJoin(s, jitsi, deps.Grants, signer, cl, pv, now))
 	mux.Handle("GET "+p("/logout"), handleLogout(s, jitsi, backends))
+	// Guest invitations (handle_invite.go) and the organizers' page for them.
+	guests := newGuestPages(s, opts.Invites, deps, jitsi, signer, cl, pv, now)
+	mux.Handle("GET "+p("/invite/{code}"), guests.page())
+	mux.Handle("POST "+p("/invite/{code}"), guests.redeem())
+	mux.Handle("GET "+p("/rooms/{id}/invites"), guests.organizerPage())
+	mux.Handle("POST "+p("/rooms/{id}/invites"), guests.organizerAction())
 
 	if deps.Reservations != nil {
 		// Prosody's mod_reservations; the handler routes and authenticates
@@ -52,6 +58,9 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	mux.Handle("GET "+p("/api/v1/rooms/{id}"), api.get())
 	mux.Handle("PUT "+p("/api/v1/rooms/{id}"), api.update())
 	mux.Handle("DELETE "+p("/api/v1/rooms/{id}"), api.remove())
+	mux.Handle("GET "+p("/api/v1/rooms/{id}/invites"), api.listInvites())
+	mux.Handle("POST "+p("/api/v1/rooms/{id}/invites"), api.createInvite())
+	mux.Handle("DELETE "+p("/api/v1/rooms/{id}/invites/{invite}"), api.revokeInvite())
 	mux.Handle(p("/api/"), api.notFound())
 	if deps.SSO != nil {
 		mountSSO(mux, s, jitsi, deps.SSO, cl) // Jitsi's inline sign-in: handle_sso.go

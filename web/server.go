@@ -19,6 +19,7 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/invites"
 	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
@@ -37,6 +38,8 @@ type Options struct {
 	Jitsi     JitsiOptions
 	UI        UIOptions
 	RateLimit RateLimitOptions
+	// Invites bound the guest invitation pages (handle_invite.go).
+	Invites InviteOptions
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// Version is shown in /healthz.
@@ -115,6 +118,9 @@ type Deps struct {
 	APITokens []APIToken
 	// SSO is Jitsi's inline sign-in at <public_url>/sso/; nil when off.
 	SSO *sso.Server
+	// Invites are the guest invitations (<public_url>/invite/<code>);
+	// nil: those routes answer 404.
+	Invites *invites.Service
 	// Templates holds the page templates (embedded, possibly overlaid by
 	// ui.templates_dir); Static holds CSS, JS and images.
 	Templates fs.FS

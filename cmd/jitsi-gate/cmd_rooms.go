@@ -59,7 +59,7 @@ func runRooms(ctx context.Context, e env, args []string) error {
 	}
 	sub, ok := roomsCommands[args[0]]
 	if !ok {
-		return exitError{code: 2, msg: fmt.Sprintf("jitsi-gate rooms: unknown command %q (create, update, delete, show, list, import, export)", args[0])}
+		return exitError{code: 2, msg: fmt.Sprintf("jitsi-gate rooms: unknown command %q (create, update, delete, show, list, import, export, invite, invites, revoke)", args[0])}
 	}
 	return sub.run(ctx, e, args[1:])
 }

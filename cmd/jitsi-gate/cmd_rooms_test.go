@@ -159,6 +159,7 @@ func TestRoomsCLI(t *testing.T) {
 	}
 }
 
+
 // TestRoomsCLIPostgres: the same commands on PostgreSQL with the DSN in a
 // file; a DSN that does not connect is reported at store.dsn_file without
 // its password.

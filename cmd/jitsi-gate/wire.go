@@ -26,6 +26,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/invites"
 	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/reservation"
@@ -97,6 +98,7 @@ type gateway struct {
 	// metrics is nil unless metrics.listen is set; serve runs its
 	// listener.
 	metrics *metrics.Metrics
+	invites *invites.Service
 	handler http.Handler
 	// draining turns /readyz to 503 during a graceful shutdown (serve.go).
 	draining *atomic.Bool
@@ -120,6 +122,8 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*gatew
 		g.store = st
 		if g.rooms, err = newRoomService(cfg, st, logger); err != nil {
 			ps.add("rooms", err)
+		} else if g.invites, err = newInviteService(cfg, st, g.rooms, logger); err != nil {
+			ps.add("invites", err)
 		}
 	}
 
@@ -533,6 +537,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 			PerUser: cfg.RateLimit.PerUser, PerUserGlobal: cfg.RateLimit.PerUserGlobal,
 			PerIP: cfg.RateLimit.PerIP, Window: cfg.RateLimit.Window,
 		},
+		Invites:        web.InviteOptions{PerIP: cfg.Invites.RateLimit.PerIP, Window: cfg.Invites.RateLimit.Window},
 		TrustedProxies: proxies,
 		Version:        version,
 		Draining:       g.draining,
@@ -548,6 +553,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		Store:        g.store,
 		Reservations: reservations,
 		Rooms:        g.rooms,
+		Invites:      g.invites,
 		APITokens:    apiTokens(cfg.API),
 		Metrics:      g.metrics,
 		SSO:          inlineSignIn,

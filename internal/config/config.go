@@ -35,6 +35,8 @@ type Config struct {
 	// SSO makes jitsi-gate Jitsi's inline sign-in service (tokenAuthInline
 	// with config.sso.tokenService); off without clients.
 	SSO SSO `yaml:"sso"`
+	// Invites are guest invitation links (invites.go).
+	Invites Invites `yaml:"invites"`
 
 	// lines maps key paths to their line in the file; envOf maps key paths
 	// whose whole value was one ${NAME} to NAME. Both are filled by Parse.

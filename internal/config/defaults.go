@@ -128,6 +128,7 @@ func (c *Config) ApplyDefaults() {
 	setStr(&c.Reservations.UnregisteredRooms, DefaultUnregisteredRooms)
 	setDur(&c.Reservations.DefaultDuration, DefaultReservationDuration)
 	setDur(&c.SSO.RefreshTokenLifetime, DefaultRefreshTokenLifetime)
+	c.applyInviteDefaults()
 
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Log.Format, "text")

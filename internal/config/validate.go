@@ -84,6 +84,7 @@ func (c *Config) Validate() error {
 	c.validateReservations(v)
 	c.validateAPI(v)
 	c.validateSSO(v)
+	c.validateInvites(v)
 	c.validateDemoSecrets(v)
 	if len(v.problems) == 0 {
 		return nil

@@ -86,6 +86,7 @@ type gatewayOptions struct {
 	// ssoRedirect, when set, switches on the inline sign-in for client
 	// "jitsi" with this redirect URI (the stand-in's static/sso.html).
 	ssoRedirect string
+	manageRooms bool // teachers may manage rooms (and invite guests)
 }
 
 // config renders the YAML for o with the gateway at base.
@@ -155,6 +156,9 @@ func (o gatewayOptions) config(base string) ([]byte, error) {
 	}
 	if o.ssoRedirect != "" {
 		cfg["sso"] = map[string]any{"clients": []any{map[string]any{"client_id": "jitsi", "redirect_uris": []string{o.ssoRedirect}}}}
+	}
+	if o.manageRooms {
+		cfg["rules"].([]any)[0].(map[string]any)["manage_rooms"] = true
 	}
 	return yaml.Dump(cfg)
 }
