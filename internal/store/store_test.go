@@ -123,8 +123,10 @@ func TestConcurrentMigration(t *testing.T) {
 			"SELECT COUNT(*), COUNT(DISTINCT version_id) FROM "+migrationTable+" WHERE version_id > 0").Scan(&rows, &versions); err != nil {
 			t.Fatal(err)
 		}
-		if latest := s.LatestVersion(); rows != int(latest) || versions != int(latest) {
-			t.Errorf("%s: %d rows for %d versions, want each of the %d migrations once", migrationTable, rows, versions, latest)
+		// Count the migrations, not the latest number: numbers may have gaps
+		// while branches that took the numbers in between are not merged.
+		if n := len(s.migrator.ListSources()); rows != n || versions != n {
+			t.Errorf("%s: %d rows for %d versions, want each of the %d migrations once", migrationTable, rows, versions, n)
 		}
 		// All of them work on the one schema.
 		for i, st := range stores {
