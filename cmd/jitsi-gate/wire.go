@@ -502,6 +502,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		Logins:       g.logins,
 		Reservations: reservations,
 		Rooms:        g.rooms,
+		Calendars:    buildCalendars(g, ui.Title, logger, ps),
 		APITokens:    apiTokens(cfg.API),
 		Templates:    templates.WithOverrides(cfg.UI.TemplatesDir),
 		Static:       staticfiles.FS(),

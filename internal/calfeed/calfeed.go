@@ -7,8 +7,9 @@
 // Rules callers can rely on:
 //
 //   - The address is the only credential: a calendar client sends no
-//     cookie. Its token carries 256 bits, derived as
-//     HMAC-SHA256(secret, label || seed) from a random 256-bit seed; the
+//     cookie. Its token carries 256 bits, derived as HMAC-SHA256 of a
+//     random 256-bit seed under a key derived (HKDF, a label of its own)
+//     from session.secret, as the cookie keys are; the
 //     store keeps the token only as its SHA-256 and the seed, so a copy of
 //     the database opens no feed. Keeping the seed lets the calendar page
 //     show the address again (recomputed with the secret) instead of
@@ -28,6 +29,7 @@ package calfeed
 
 import (
 	"context"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -53,9 +55,9 @@ var ErrNotFound = store.ErrNotFound
 // (clients may fetch less often than asked).
 const DefaultRefreshInterval = time.Hour
 
-// tokenLabel separates this use of the secret from every other (the
-// session cookies use the same secret).
-const tokenLabel = "jitsi-gate calendar feed v1\x00"
+// keyInfo separates this use of the secret from every other (the session
+// cookies derive their keys from the same secret).
+const keyInfo = "jitsi-gate/calendar/v1/token/hmac-sha256"
 
 // tokenLen is the length of a token: 32 bytes in unpadded base64url.
 const tokenLen = 43
@@ -87,6 +89,7 @@ type Options struct {
 // concurrent use.
 type Service struct {
 	opts   Options
+	key    []byte // derives tokens from seeds
 	domain string
 	log    *slog.Logger
 }
@@ -115,7 +118,11 @@ func New(opts Options) (*Service, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{opts: opts, domain: u.Hostname(), log: opts.Log.With("component", "calfeed")}, nil
+	key, err := hkdf.Key(sha256.New, opts.Secret, nil, keyInfo, 32)
+	if err != nil {
+		return nil, fmt.Errorf("calfeed: derive the token key: %w", err)
+	}
+	return &Service{opts: opts, key: key, domain: u.Hostname(), log: opts.Log.With("component", "calfeed")}, nil
 }
 
 // Address is a user's feed as the calendar page shows it.
@@ -222,8 +229,7 @@ func (s *Service) render(name string, list []*rooms.Room) ([]byte, error) {
 
 // token derives the token of a seed.
 func (s *Service) token(seed string) string {
-	m := hmac.New(sha256.New, s.opts.Secret)
-	m.Write([]byte(tokenLabel))
+	m := hmac.New(sha256.New, s.key)
 	m.Write([]byte(seed))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
