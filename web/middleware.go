@@ -57,7 +57,7 @@ func logRequestsTo(log *slog.Logger, cl clients, next http.Handler) http.Handler
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+		log.DebugContext(r.Context(), "request", "method", r.Method, "path", logPath(r.URL.Path),
 			"status", rec.status, "duration", time.Since(start), "client", cl.ip(r))
 	})
 }
@@ -75,7 +75,7 @@ func recoverPanicsIn(s *site, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.ErrorContext(r.Context(), "panic in handler", "panic", v, "path", r.URL.Path, "stack", string(debug.Stack()))
+				s.log.ErrorContext(r.Context(), "panic in handler", "panic", v, "path", logPath(r.URL.Path), "stack", string(debug.Stack()))
 				s.fail(w, r, http.StatusInternalServerError, "", "error.internal")
 			}
 		}()

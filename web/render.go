@@ -18,7 +18,7 @@ import (
 
 // pageNames are the templates every installation must have. A
 // ui.templates_dir may override any of them file by file.
-var pageNames = []string{"welcome", "login", "denied", "closed", "error", "preview", "loggedout", "app", "invite", "invites"}
+var pageNames = []string{"welcome", "login", "denied", "closed", "error", "preview", "loggedout", "app", "invite", "invites", "calendar"}
 
 // langCookie remembers an explicit language choice.
 const langCookie = "jitsi_gate_lang"

@@ -65,6 +65,11 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	if deps.SSO != nil {
 		mountSSO(mux, s, jitsi, deps.SSO, cl) // Jitsi's inline sign-in: handle_sso.go
 	}
+	// Calendar feeds and room .ics files (handle_calendar.go).
+	mux.Handle("GET "+p("/calendar"), handleCalendarPage(s, deps.Calendars))
+	mux.Handle("POST "+p("/calendar/new"), handleCalendarRenew(s, deps.Calendars))
+	mux.Handle("GET "+p("/calendar/{file}"), handleCalendarFeed(s, deps.Calendars))
+	mux.Handle("GET "+p("/rooms/{file}"), handleRoomCalendar(s, deps.Rooms, deps.Grants.Policy(), deps.Calendars))
 	mux.Handle("GET "+p("/asap/{file}"), handleASAPKey(deps.PublicKeys, deps.Logger, cl))
 	mux.Handle("GET "+p("/.well-known/jwks.json"), handleJWKS(deps.PublicKeys))
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/calfeed"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/invites"
 	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
@@ -113,6 +114,9 @@ type Deps struct {
 	// Rooms is the room registry behind the JSON API
 	// (<public_url>/api/v1/rooms); nil: the API answers 404.
 	Rooms *rooms.Service
+	// Calendars are the users' calendar feeds (<public_url>/calendar);
+	// nil: those routes answer 404.
+	Calendars *calfeed.Service
 	// APITokens are the scripts' bearer tokens for the JSON API (admin
 	// rights).
 	APITokens []APIToken

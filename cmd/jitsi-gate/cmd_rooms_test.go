@@ -159,7 +159,6 @@ func TestRoomsCLI(t *testing.T) {
 	}
 }
 
-
 // TestRoomsCLIPostgres: the same commands on PostgreSQL with the DSN in a
 // file; a DSN that does not connect is reported at store.dsn_file without
 // its password.

@@ -554,6 +554,7 @@ func newHandler(g *gateway, publicURL *url.URL, logger *slog.Logger, ps *problem
 		Reservations: reservations,
 		Rooms:        g.rooms,
 		Invites:      g.invites,
+		Calendars:    buildCalendars(g, ui.Title, logger, ps),
 		APITokens:    apiTokens(cfg.API),
 		Metrics:      g.metrics,
 		SSO:          inlineSignIn,

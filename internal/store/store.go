@@ -1,5 +1,5 @@
-// Package store is jitsi-gate's database: the room registry and the
-// server-side session records. It runs on SQLite (embedded, the default: one
+// Package store is jitsi-gate's database: the room registry, the
+// server-side session records and the users' calendar feed addresses. It runs on SQLite (embedded, the default: one
 // gateway process, a file next to the config) or PostgreSQL (several
 // replicas behind a load balancer share one database).
 //

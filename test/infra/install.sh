@@ -4,7 +4,9 @@
 #   apt: slapd ldap-utils (OpenLDAP), postgresql (the store's second driver;
 #        up.sh starts a cluster of its own, the package's is not used),
 #        chromium chromium-driver (browser tests),
-#        openssl (test CA), curl (readiness probes). apt runs only when a
+#        openssl (test CA), curl (readiness probes), nginx (the front-door
+#        test starts its own on 127.0.0.1 with a temporary config; the
+#        package's service is stopped and disabled). apt runs only when a
 #        package is missing; `apt-get update` only then, too. The slapd
 #        package is preseeded so it does NOT configure or start a system
 #        instance (slapd/no_configuration). Needs root when something is missing.
@@ -23,7 +25,7 @@ LOG_TAG=install
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PACKAGES=(slapd ldap-utils postgresql chromium chromium-driver openssl curl)
+PACKAGES=(slapd ldap-utils postgresql chromium chromium-driver openssl curl nginx)
 BIN_DIR=$INFRA_DIR/bin
 DEX_BIN=$BIN_DIR/dex
 DEX_MOD=$INFRA_DIR/dexbuild
@@ -117,6 +119,9 @@ else
 		tail -n 40 "$apt_log" >&2
 		if [[ -n $dex_pid ]]; then wait "$dex_pid" || true; fi
 		die "apt-get failed (full log: $apt_log)"
+	fi
+	if [[ " ${missing[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null; then
+		systemctl disable --now nginx >/dev/null 2>&1 || true # nothing on :80
 	fi
 	log "apt: done in $((SECONDS - t0))s"
 fi
