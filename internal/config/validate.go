@@ -331,8 +331,9 @@ func (c *Config) validateSession(v *collector) {
 	case s.Lifetime > MaxSessionLifetime:
 		v.add("session.lifetime", fmt.Sprintf("%s is longer than the maximum of 720h (30 days)", s.Lifetime), "e.g. 8h (a school day)")
 	}
-	if s.RefreshGroups < time.Second || s.RefreshGroups > s.Lifetime && s.Lifetime > 0 {
-		v.add("session.refresh_groups", fmt.Sprintf("%s must be between 1s and session.lifetime", s.RefreshGroups),
+	// Longer than the session is fine: the login ends before a refresh.
+	if s.RefreshGroups < time.Second {
+		v.add("session.refresh_groups", fmt.Sprintf("%s is shorter than 1s", s.RefreshGroups),
 			"default 15m: a user removed from a group, or disabled, loses its rights within that time")
 	}
 }

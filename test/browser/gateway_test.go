@@ -217,8 +217,11 @@ func tryStartGateway(t *testing.T, bin string, o gatewayOptions, port int) (*gat
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed when the process has ended (waitErr then holds
+	// how), so any number of waiters see it: waitHealthy and stop.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -229,7 +232,7 @@ func tryStartGateway(t *testing.T, bin string, o gatewayOptions, port int) (*gat
 			<-exited
 		}
 	}
-	if err := waitHealthy(base, exited, 20*time.Second); err != nil {
+	if err := waitHealthy(base, exited, &waitErr, 20*time.Second); err != nil {
 		stop()
 		out := g.log.String()
 		if strings.Contains(out, "address already in use") {
@@ -248,13 +251,13 @@ func tryStartGateway(t *testing.T, bin string, o gatewayOptions, port int) (*gat
 
 // waitHealthy polls /healthz until it answers 200, the process exits, or
 // the timeout passes.
-func waitHealthy(base string, exited <-chan error, timeout time.Duration) error {
+func waitHealthy(base string, exited <-chan struct{}, waitErr *error, timeout time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(timeout)
 	for {
 		select {
-		case err := <-exited:
-			return fmt.Errorf("gateway exited before it was healthy: %v", err)
+		case <-exited:
+			return fmt.Errorf("gateway exited before it was healthy: %v", *waitErr)
 		default:
 		}
 		resp, err := client.Get(base + "/healthz")
