@@ -120,12 +120,19 @@ func TestKeygenAndTokenCommands(t *testing.T) {
 		`    algorithm: HS256
     secret: "${JWT_APP_SECRET:-insecure-demo-jwt-secret-change-me-0123456789}"`,
 		"    algorithm: RS256\n    private_key_file: "+keyFile+"\n    key_id: "+kid, 1)
-	// With a real key the demo accounts are refused: give them real passwords.
+	// With a real key the demo accounts and the demo session secret are
+	// refused: real passwords, a real secret.
 	cfg = regexp.MustCompile(`password_hash: "\$2a\$10\$[^"]+"`).ReplaceAllLiteralString(cfg,
 		`password_hash: "`+hash(t, "a real password")+`"`)
 	path := filepath.Join(dir, "config.yaml")
 	os.WriteFile(path, []byte(cfg), 0o600)
-	out, stderr, err := runCLI(t, "", nil, "token", "-config", path, "-user", "tina", "-groups", "teachers", "-room", "Mathe-Übung", "-json")
+	realSession := func(k string) string {
+		if k == "SESSION_SECRET" {
+			return "b3a2918f7e6d5c4b3a29180f7e6d5c4b"
+		}
+		return ""
+	}
+	out, stderr, err := runCLI(t, "", realSession, "token", "-config", path, "-user", "tina", "-groups", "teachers", "-room", "Mathe-Übung", "-json")
 	if err != nil {
 		t.Fatalf("token: %v\n%s", err, stderr)
 	}
@@ -159,7 +166,7 @@ func TestKeygenAndTokenCommands(t *testing.T) {
 	if got, err := v.Verify(context.Background(), minted.Token); err != nil || got.Header["kid"] != kid {
 		t.Errorf("token from the token command: %v (header %v)", err, got)
 	}
-	if _, stderr, err := runCLI(t, "", nil, "token", "-config", path, "-user", "pat", "-groups", "parents", "-room", "x"); exitCode(err) != 3 ||
+	if _, stderr, err := runCLI(t, "", realSession, "token", "-config", path, "-user", "pat", "-groups", "parents", "-room", "x"); exitCode(err) != 3 ||
 		!strings.Contains(err.Error(), "no rule admits") {
 		t.Errorf("token for a denied user: exit %d %v %s", exitCode(err), err, stderr)
 	}
