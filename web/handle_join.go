@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
-	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
 )
@@ -65,20 +63,8 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 			s.handleError(w, r, err, s.path("/"))
 			return
 		}
-		u, err := s.signedIn(w, r)
-		switch {
-		case errors.Is(err, errNotSignedIn):
-			http.Redirect(w, r, s.loginPath(t), http.StatusSeeOther)
-			return
-		case errors.Is(err, signin.ErrReauthenticate):
-			// The provider refreshes the groups with a new sign-in (often
-			// without a prompt while its own session lasts).
-			http.Redirect(w, r, s.loginStartPath(u.Backend, t), http.StatusSeeOther)
-			return
-		case err != nil:
-			s.log.ErrorContext(ctx, "login records unavailable", "err", err)
-			w.Header().Set("Retry-After", "10")
-			s.fail(w, r, http.StatusServiceUnavailable, s.joinPath(t), "error.registry_unavailable")
+		u, ok := s.requireSignIn(w, r, t, s.joinPath(t))
+		if !ok {
 			return
 		}
 		g, err := grants.Grant(ctx, grant.Request{Identity: u.Identity, Room: t.Room, Tenant: t.Tenant}, now())

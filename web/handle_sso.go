@@ -2,13 +2,11 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
-	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/sso"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 )
@@ -53,18 +51,8 @@ func handleSSOAuthorize(s *site, srv *sso.Server) http.Handler {
 		}
 		t := req.Target
 		t.Authorize = req.Params()
-		u, err := s.signedIn(w, r)
-		switch {
-		case errors.Is(err, errNotSignedIn):
-			http.Redirect(w, r, s.loginPath(t), http.StatusSeeOther)
-			return
-		case errors.Is(err, signin.ErrReauthenticate):
-			http.Redirect(w, r, s.loginStartPath(u.Backend, t), http.StatusSeeOther)
-			return
-		case err != nil:
-			s.log.ErrorContext(ctx, "login records unavailable", "err", err)
-			w.Header().Set("Retry-After", "10")
-			s.fail(w, r, http.StatusServiceUnavailable, s.ssoAuthorizePath(t), "error.registry_unavailable")
+		u, ok := s.requireSignIn(w, r, t, s.ssoAuthorizePath(t))
+		if !ok {
 			return
 		}
 		http.Redirect(w, r, srv.Authorize(ctx, req, sso.Login{ID: u.LoginID, Identity: u.Identity}), http.StatusFound)

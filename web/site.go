@@ -32,6 +32,31 @@ type site struct {
 // errNotSignedIn: no login cookie, or one whose login has ended.
 var errNotSignedIn = errors.New("not signed in")
 
+// requireSignIn is signedIn for handlers that need a user for target t:
+// without a login it sends the browser to sign in (or, for groups that only
+// a new sign-in refreshes, to the user's backend) and coming back to retry,
+// and when the login records cannot be read it shows 503. ok is false when
+// the response is written.
+func (s *site) requireSignIn(w http.ResponseWriter, r *http.Request, t target.Target, retry string) (session.User, bool) {
+	u, err := s.signedIn(w, r)
+	switch {
+	case errors.Is(err, errNotSignedIn):
+		http.Redirect(w, r, s.loginPath(t), http.StatusSeeOther)
+		return u, false
+	case errors.Is(err, signin.ErrReauthenticate):
+		// The provider refreshes the groups with a new sign-in (often
+		// without a prompt while its own session lasts).
+		http.Redirect(w, r, s.loginStartPath(u.Backend, t), http.StatusSeeOther)
+		return u, false
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "login records unavailable", "err", err)
+		w.Header().Set("Retry-After", "10")
+		s.fail(w, r, http.StatusServiceUnavailable, retry, "error.registry_unavailable")
+		return u, false
+	}
+	return u, true
+}
+
 // signedIn returns the user of the request's login cookie once the
 // server-side record says the login still counts (internal/signin), with
 // the record's groups (refreshed from the backend when they were due; the
