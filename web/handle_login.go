@@ -55,14 +55,13 @@ func handleLoginPage(s *site, jitsi *target.Jitsi, backends *backendSet, preview
 			return
 		}
 		// Already logged in: straight through.
-		if u, err := s.signedIn(w, r); err == nil {
+		if _, err := s.signedIn(w, r); err == nil {
 			if t.HasRoom() {
 				http.Redirect(w, r, s.joinPath(t), http.StatusSeeOther)
 				return
 			}
-			s.render(w, r, http.StatusOK, "welcome", "welcome.heading", &u, welcomePage{
-				Action: s.path("/join"), Login: s.path("/login"), Preview: preview,
-			})
+			// Nothing to sign in for: the welcome page is the user's day.
+			http.Redirect(w, r, s.path("/"), http.StatusSeeOther)
 			return
 		}
 		// With a single identity provider there is nothing to choose.
