@@ -83,6 +83,23 @@ type gatewayOptions struct {
 	sessionLifetime string   // default 8h
 	tenants         []string // jitsi.tenants
 	port            int      // 0: any free port; OIDC needs a testenv.FreeCallbackPort
+	// rooms turns on the room registry (SQLite in the test's directory)
+	// with rules that know the room (roomRules).
+	rooms bool
+}
+
+// roomRules are the rules of a school that plans rooms (docs/rooms.md):
+// the organizer moderates, colleagues and invited participants join as
+// members, nobody else gets into a registered room; teachers plan rooms,
+// admins see them all.
+var roomRules = []any{
+	map[string]any{"name": "admins", "match": map[string]any{"groups": []string{"admins"}}, "role": "owner", "admin": true},
+	map[string]any{"name": "organizers", "match": map[string]any{"room_role": []string{"organizer"}}, "role": "owner"},
+	map[string]any{"name": "teachers-in-registered-rooms", "match": map[string]any{"groups": []string{"teachers"}, "room_role": []string{"registered"}}, "role": "member"},
+	map[string]any{"name": "participants", "match": map[string]any{"room_role": []string{"participant"}}, "role": "member"},
+	map[string]any{"name": "registered-rooms-only-for-the-invited", "match": map[string]any{"room_role": []string{"registered"}}, "role": "deny"},
+	map[string]any{"name": "teachers", "match": map[string]any{"groups": []string{"teachers"}}, "role": "owner", "lobby_bypass": true, "manage_rooms": true},
+	map[string]any{"name": "students", "match": map[string]any{"groups": []string{"students"}}, "role": "member"},
 }
 
 // config renders the YAML for o with the gateway at base.
@@ -149,6 +166,13 @@ func (o gatewayOptions) config(base string) ([]byte, error) {
 				"role": "member", "rooms": []string{"*"}},
 		},
 		"log": map[string]any{"level": "debug", "format": "text"},
+	}
+	if o.rooms {
+		cfg["rules"] = roomRules
+		// Relative to the config file, which lives in the test's own
+		// directory.
+		cfg["store"] = map[string]any{"driver": "sqlite", "path": "rooms.db"}
+		cfg["rooms"] = map[string]any{"timezone": "Europe/Berlin", "open_early": "10m"}
 	}
 	return yaml.Dump(cfg)
 }
