@@ -185,9 +185,9 @@ func nextText(tr i18n.Translator, rm *rooms.Room, organizer bool, now time.Time)
 	case a.Unrestricted:
 		return tr.T("rooms.always_open"), true
 	case a.Open:
-		return tr.T("rooms.open_until", a.Current.End.Format("15:04")), true
+		return tr.T("rooms.open_until", endClock(a.Current.End)), true
 	case a.HasNext:
-		return tr.T("rooms.next", tr.When(a.Next.Start, now), a.Next.End.Format("15:04")), false
+		return tr.T("rooms.next", tr.When(a.Next.Start, now), endClock(a.Next.End)), false
 	}
 	return tr.T("rooms.no_more"), false
 }

@@ -181,8 +181,17 @@ func todayOf(rm *rooms.Room, organizer bool, now time.Time) (todayRoom, bool) {
 	}
 	item.start = pick.Start
 	item.Opens = opens.In(s.Location).Format("15:04")
-	item.Times = pick.Start.In(s.Location).Format("15:04") + "–" + pick.End.In(s.Location).Format("15:04")
+	item.Times = pick.Start.In(s.Location).Format("15:04") + "–" + endClock(pick.End.In(s.Location))
 	return item, true
+}
+
+// endClock is the clock time an occurrence ends: "24:00" for one that
+// lasts until midnight, as people (and the room form) write it.
+func endClock(end time.Time) string {
+	if c := end.Format("15:04"); c != "00:00" {
+		return c
+	}
+	return "24:00"
 }
 
 // handleWelcome is the front page (see welcomePage).

@@ -21,6 +21,7 @@ func TestTodayOf(t *testing.T) {
 		{Day: time.Monday, Start: 10 * 60, End: 10*60 + 45},
 	}}}
 	always := &rooms.Room{}
+	allDay := &rooms.Room{Schedule: schedule.Schedule{Location: berlin, Weekly: []schedule.Slot{{Day: time.Monday, Start: 0, End: 24 * 60}}}}
 	monday := func(h, m int) time.Time { return time.Date(2026, 9, 14, h, m, 0, 0, berlin) }
 	tests := []struct {
 		name      string
@@ -40,6 +41,7 @@ func TestTodayOf(t *testing.T) {
 		{"after the last lesson", lessons, false, monday(12, 0), true, "ended", "10:00", "10:00–10:45"},
 		{"another day: not listed", lessons, false, monday(9, 0).AddDate(0, 0, 1), false, "", "", ""},
 		{"always open", always, false, monday(9, 0), true, "open", "", ""},
+		{"until midnight", allDay, false, monday(9, 0), true, "open", "00:00", "00:00–24:00"},
 		// The day is the room's: 23:30 UTC on Sunday is Monday in Berlin.
 		{"the room's timezone decides the day", lessons, false, time.Date(2026, 9, 13, 23, 30, 0, 0, time.UTC), true, "opens", "08:00", "08:00–08:45"},
 	}
