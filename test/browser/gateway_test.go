@@ -167,6 +167,11 @@ func (o gatewayOptions) config(base string) ([]byte, error) {
 		},
 		"log": map[string]any{"level": "debug", "format": "text"},
 	}
+	if o.sessionLifetime != "" {
+		// session.refresh_groups (default 15m) must not exceed a short
+		// lifetime, or the gateway refuses the config.
+		cfg["session"].(map[string]any)["refresh_groups"] = lifetime
+	}
 	if o.rooms {
 		cfg["rules"] = roomRules
 		// Relative to the config file, which lives in the test's own
@@ -232,15 +237,19 @@ func tryStartGateway(t *testing.T, bin string, o gatewayOptions, port int) (*gat
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// done is closed once the process is reaped; waitHealthy may have
+	// taken the exit status from exited already (a gateway that refused
+	// its config), and stop must not wait for it again.
+	done := make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(done) }()
 
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case <-done:
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
+			<-done
 		}
 	}
 	if err := waitHealthy(base, exited, 20*time.Second); err != nil {
