@@ -11,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -105,20 +104,6 @@ type roomInput struct {
 	UpdatedAt json.RawMessage `json:"updated_at"`
 	MyRole    json.RawMessage `json:"my_role"`
 	CanEdit   json.RawMessage `json:"can_edit"`
-}
-
-// caller is who sent an API request and what they may do.
-type caller struct {
-	// who names the caller in the audit log and as a room's creator:
-	// "BACKEND:username" for a login, "api:NAME" for a token.
-	who string
-	// via is "session" or "token".
-	via string
-	// identity is the login; nil for a token.
-	identity     *auth.Identity
-	admin        bool
-	manage       bool
-	rightsSource string // the rule (or token) that granted the rights, for the log
 }
 
 // roomAPI serves /api/v1/rooms.
@@ -221,13 +206,7 @@ func (a *roomAPI) authenticate(w http.ResponseWriter, r *http.Request) (caller, 
 		writeAPIError(w, http.StatusUnauthorized, "", "sign in first (or send a bearer token)")
 		return caller{}, false
 	}
-	rights := a.policy.Rights(id)
-	source := rights.AdminRule
-	if source == "" {
-		source = rights.ManageRule
-	}
-	return caller{who: id.Backend + ":" + id.Username, via: "session", identity: &id,
-		admin: rights.Admin, manage: rights.ManageRooms, rightsSource: source}, true
+	return sessionCaller(a.policy, id, "session"), true
 }
 
 // token returns the name of the configured token tok is. Every token is
@@ -242,22 +221,6 @@ func (a *roomAPI) token(tok string) (string, bool) {
 		}
 	}
 	return name, found == 1
-}
-
-// roleOf is the caller's relation to rm; tokens have none.
-func (c caller) roleOf(rm *rooms.Room) rooms.Role {
-	if c.identity == nil {
-		return rooms.RoleNone
-	}
-	return rm.RoleOf(*c.identity)
-}
-
-func (c caller) canSee(rm *rooms.Room) bool {
-	return c.admin || c.roleOf(rm) != rooms.RoleNone
-}
-
-func (c caller) canEdit(rm *rooms.Room) bool {
-	return c.admin || (c.manage && c.roleOf(rm) == rooms.RoleOrganizer)
 }
 
 // view is rm as c may see it.
@@ -426,32 +389,13 @@ func (a *roomAPI) editableRoom(w http.ResponseWriter, r *http.Request, c caller)
 	return rm, true
 }
 
-// keepOrganizer adds a non-admin writer to the organizers unless the list
-// names them already, so that nobody locks themselves out of a room they
-// write. Admins and tokens write rooms for others and are left out.
+// keepOrganizer adds the writer to the organizers (rights.go), or answers
+// 403 when their login cannot be named there.
 func (a *roomAPI) keepOrganizer(w http.ResponseWriter, c caller, spec *rooms.Spec) bool {
-	if c.admin || c.identity == nil {
-		return true
-	}
-	id := c.identity
-	if strings.TrimSpace(id.Username) == "" {
-		writeAPIError(w, http.StatusForbidden, "organizers", "your login has no username, so you cannot organize rooms; ask an admin")
+	if !keepOrganizer(c, spec) {
+		writeAPIError(w, http.StatusForbidden, "organizers", errNoUsername)
 		return false
 	}
-	self := auth.FoldUsername(id.Username)
-	for _, e := range spec.Organizers {
-		e = strings.TrimSpace(e)
-		if b, u, scoped := strings.Cut(e, ":"); scoped {
-			if strings.EqualFold(strings.TrimSpace(b), id.Backend) && auth.FoldUsername(u) == self {
-				return true
-			}
-			continue
-		}
-		if auth.FoldUsername(e) == self {
-			return true
-		}
-	}
-	spec.Organizers = append(slices.Clone(spec.Organizers), id.Backend+":"+id.Username)
 	return true
 }
 

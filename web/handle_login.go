@@ -48,7 +48,7 @@ func renderLogin(s *site, backends *backendSet, w http.ResponseWriter, r *http.R
 
 // handleLoginPage is the login page and the target of Jitsi's
 // tokenAuthUrl: /login?room={room} or /login?state={state}.
-func handleLoginPage(s *site, jitsi *target.Jitsi, backends *backendSet, preview bool) http.Handler {
+func handleLoginPage(s *site, jitsi *target.Jitsi, backends *backendSet) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t, err := requestTarget(jitsi, r)
 		if err != nil {
@@ -56,7 +56,7 @@ func handleLoginPage(s *site, jitsi *target.Jitsi, backends *backendSet, preview
 			return
 		}
 		// Already logged in: straight through.
-		if u, err := s.signedIn(w, r); err == nil {
+		if _, err := s.signedIn(w, r); err == nil {
 			if t.Authorize != nil {
 				http.Redirect(w, r, s.ssoAuthorizePath(t), http.StatusSeeOther)
 				return
@@ -65,9 +65,8 @@ func handleLoginPage(s *site, jitsi *target.Jitsi, backends *backendSet, preview
 				http.Redirect(w, r, s.joinPath(t), http.StatusSeeOther)
 				return
 			}
-			s.render(w, r, http.StatusOK, "welcome", "welcome.heading", &u, welcomePage{
-				Action: s.path("/join"), Login: s.path("/login"), Preview: preview,
-			})
+			// Nothing to sign in for: the welcome page is the user's day.
+			http.Redirect(w, r, s.path("/"), http.StatusSeeOther)
 			return
 		}
 		// With a single identity provider there is nothing to choose.

@@ -18,7 +18,8 @@ import (
 
 // pageNames are the templates every installation must have. A
 // ui.templates_dir may override any of them file by file.
-var pageNames = []string{"welcome", "login", "denied", "closed", "error", "preview", "loggedout", "app", "invite", "invites", "calendar"}
+var pageNames = []string{"welcome", "login", "denied", "closed", "error", "preview", "loggedout", "app",
+	"invite", "invites", "calendar", "rooms", "room_form", "room_delete", "rooms_import"}
 
 // langCookie remembers an explicit language choice.
 const langCookie = "jitsi_gate_lang"
@@ -42,6 +43,7 @@ func parsePages(fsys fs.FS) (*pages, error) {
 
 var templateFuncs = template.FuncMap{
 	"join": strings.Join,
+	"inc":  func(i int) int { return i + 1 },
 }
 
 // page is what every template gets. Page-specific values are in Data.

@@ -30,13 +30,15 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	login := &loginFinisher{site: s, sessions: deps.Sessions, logins: deps.Logins, clients: cl, log: deps.Logger, now: now}
 	notFound := handleNotFound(s)
 	api := newRoomAPI(s, deps, jitsi)
+	pages := newRoomPages(s, deps, jitsi, now)
+	dash := &dashboard{rooms: deps.Rooms, policy: deps.Grants.Policy(), backends: backends, now: now}
 
-	mux.Handle("GET "+p("/{$}"), handleWelcome(s, pv.on))
-	mux.Handle("GET "+p("/login"), handleLoginPage(s, jitsi, backends, pv.on))
+	mux.Handle("GET "+p("/{$}"), handleWelcome(s, pv.on, dash))
+	mux.Handle("GET "+p("/login"), handleLoginPage(s, jitsi, backends))
 	mux.Handle("POST "+p("/login/{backend}"), handlePasswordLogin(s, jitsi, backends, limits, cl, login))
 	mux.Handle("GET "+p("/login/{backend}"), handleLoginStart(s, jitsi, backends, deps.Sessions))
 	mux.Handle("GET "+p("/callback/{backend}"), handleCallback(s, jitsi, backends, deps.Sessions, login))
-	mux.Handle("GET "+p("/join"), handleJoinForm(s, jitsi, pv.on))
+	mux.Handle("GET "+p("/join"), handleJoinForm(s, jitsi, pv.on, dash))
 	mux.Handle("GET "+p("/join/{room}"), handleJoin(s, jitsi, deps.Grants, signer, cl, pv, now))
 	mux.Handle("GET "+p("/logout"), handleLogout(s, jitsi, backends))
 	// Guest invitations (handle_invite.go) and the organizers' page for them.
@@ -70,6 +72,17 @@ func routes(opts Options, deps Deps, s *site, jitsi *target.Jitsi, backends *bac
 	mux.Handle("POST "+p("/calendar/new"), handleCalendarRenew(s, deps.Calendars))
 	mux.Handle("GET "+p("/calendar/{file}"), handleCalendarFeed(s, deps.Calendars))
 	mux.Handle("GET "+p("/rooms/{file}"), handleRoomCalendar(s, deps.Rooms, deps.Grants.Policy(), deps.Calendars))
+	// The room pages (handle_rooms.go, handle_rooms_import.go).
+	mux.Handle("GET "+p("/rooms"), pages.list())
+	mux.Handle("GET "+p("/rooms/new"), pages.newForm())
+	mux.Handle("POST "+p("/rooms/new"), pages.create())
+	mux.Handle("GET "+p("/rooms/{id}/edit"), pages.editForm())
+	mux.Handle("POST "+p("/rooms/{id}/edit"), pages.update())
+	mux.Handle("GET "+p("/rooms/{id}/delete"), pages.confirmDelete())
+	mux.Handle("POST "+p("/rooms/{id}/delete"), pages.remove())
+	mux.Handle("GET "+p("/rooms/import"), pages.importForm())
+	mux.Handle("POST "+p("/rooms/import"), pages.importPost())
+	mux.Handle("GET "+p("/rooms/export"), pages.export())
 	mux.Handle("GET "+p("/asap/{file}"), handleASAPKey(deps.PublicKeys, deps.Logger, cl))
 	mux.Handle("GET "+p("/.well-known/jwks.json"), handleJWKS(deps.PublicKeys))
 

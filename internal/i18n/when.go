@@ -52,3 +52,12 @@ func (t Translator) When(at, now time.Time) string {
 	}
 	return fmt.Sprintf("on %s, %d %s%s at %s", wd, ad, mon, year, clock)
 }
+
+// Weekday is the name of d ("Monday", "Montag").
+func (t Translator) Weekday(d time.Weekday) string {
+	names, ok := weekdays[t.lang]
+	if !ok {
+		names = weekdays["en"]
+	}
+	return names[d]
+}

@@ -196,6 +196,13 @@ func (s *Service) Create(ctx context.Context, spec Spec, createdBy string) (*Roo
 	return s.view(rec), nil
 }
 
+// Validate checks spec as Create and Update would, without writing: the
+// room form shows every problem at once, its own and the service's.
+func (s *Service) Validate(spec Spec) error {
+	_, err := s.normalize(spec)
+	return err
+}
+
 // Update replaces every field of room id with spec if the room is still at
 // expectedVersion (ErrStale otherwise). A Spec with another name or tenant
 // renames the room.
@@ -375,6 +382,10 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Room, error) {
 	}
 	return out, nil
 }
+
+// Timezone is the IANA zone of rooms that name none (rooms.timezone); the
+// room form shows it and reads its dates and times in it.
+func (s *Service) Timezone() string { return s.opts.Timezone }
 
 // JoinURL is the room's join link: <public_url>/join/<room>, with
 // ?tenant= when the room's tenant is not the default one.

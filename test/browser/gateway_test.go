@@ -87,6 +87,23 @@ type gatewayOptions struct {
 	// "jitsi" with this redirect URI (the stand-in's static/sso.html).
 	ssoRedirect string
 	manageRooms bool // teachers may manage rooms (and invite guests)
+	// rooms turns on the room registry (SQLite in the test's directory)
+	// with rules that know the room (roomRules).
+	rooms bool
+}
+
+// roomRules are the rules of a school that plans rooms (docs/rooms.md):
+// the organizer moderates, colleagues and invited participants join as
+// members, nobody else gets into a registered room; teachers plan rooms,
+// admins see them all.
+var roomRules = []any{
+	map[string]any{"name": "admins", "match": map[string]any{"groups": []string{"admins"}}, "role": "owner", "admin": true},
+	map[string]any{"name": "organizers", "match": map[string]any{"room_role": []string{"organizer"}}, "role": "owner"},
+	map[string]any{"name": "teachers-in-registered-rooms", "match": map[string]any{"groups": []string{"teachers"}, "room_role": []string{"registered"}}, "role": "member"},
+	map[string]any{"name": "participants", "match": map[string]any{"room_role": []string{"participant"}}, "role": "member"},
+	map[string]any{"name": "registered-rooms-only-for-the-invited", "match": map[string]any{"room_role": []string{"registered"}}, "role": "deny"},
+	map[string]any{"name": "teachers", "match": map[string]any{"groups": []string{"teachers"}}, "role": "owner", "lobby_bypass": true, "manage_rooms": true},
+	map[string]any{"name": "students", "match": map[string]any{"groups": []string{"students"}}, "role": "member"},
 }
 
 // config renders the YAML for o with the gateway at base.
@@ -160,6 +177,13 @@ func (o gatewayOptions) config(base string) ([]byte, error) {
 	if o.manageRooms {
 		cfg["rules"].([]any)[0].(map[string]any)["manage_rooms"] = true
 	}
+	if o.rooms {
+		cfg["rules"] = roomRules
+		// Relative to the config file, which lives in the test's own
+		// directory.
+		cfg["store"] = map[string]any{"driver": "sqlite", "path": "rooms.db"}
+		cfg["rooms"] = map[string]any{"timezone": "Europe/Berlin", "open_early": "10m"}
+	}
 	return yaml.Dump(cfg)
 }
 
@@ -217,22 +241,23 @@ func tryStartGateway(t *testing.T, bin string, o gatewayOptions, port int) (*gat
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	// exited is closed when the process has ended (waitErr then holds
-	// how), so any number of waiters see it: waitHealthy and stop.
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
+	exited := make(chan error, 1)
+	// done is closed once the process is reaped; waitHealthy may have
+	// taken the exit status from exited already (a gateway that refused
+	// its config), and stop must not wait for it again.
+	done := make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(done) }()
 
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case <-done:
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
+			<-done
 		}
 	}
-	if err := waitHealthy(base, exited, &waitErr, 20*time.Second); err != nil {
+	if err := waitHealthy(base, exited, 20*time.Second); err != nil {
 		stop()
 		out := g.log.String()
 		if strings.Contains(out, "address already in use") {
@@ -251,13 +276,13 @@ func tryStartGateway(t *testing.T, bin string, o gatewayOptions, port int) (*gat
 
 // waitHealthy polls /healthz until it answers 200, the process exits, or
 // the timeout passes.
-func waitHealthy(base string, exited <-chan struct{}, waitErr *error, timeout time.Duration) error {
+func waitHealthy(base string, exited <-chan error, timeout time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(timeout)
 	for {
 		select {
-		case <-exited:
-			return fmt.Errorf("gateway exited before it was healthy: %v", *waitErr)
+		case err := <-exited:
+			return fmt.Errorf("gateway exited before it was healthy: %v", err)
 		default:
 		}
 		resp, err := client.Get(base + "/healthz")
