@@ -14,8 +14,6 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/calfeed"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
-	"github.com/jitsi-gate/jitsi-gate/internal/session"
-	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 )
 
@@ -47,27 +45,6 @@ type calendarPage struct {
 	Renewed bool
 }
 
-// requireUser returns the signed-in user, or answers itself: to the login
-// page when there is none, to the backend when it wants a new sign-in,
-// 503 when the login records cannot be read.
-func (s *site) requireUser(w http.ResponseWriter, r *http.Request) (session.User, bool) {
-	u, err := s.signedIn(w, r)
-	switch {
-	case errors.Is(err, errNotSignedIn):
-		http.Redirect(w, r, s.loginPath(target.Target{}), http.StatusSeeOther)
-		return u, false
-	case errors.Is(err, signin.ErrReauthenticate):
-		http.Redirect(w, r, s.loginStartPath(u.Backend, target.Target{}), http.StatusSeeOther)
-		return u, false
-	case err != nil:
-		s.log.ErrorContext(r.Context(), "login records unavailable", "err", err)
-		w.Header().Set("Retry-After", "10")
-		s.fail(w, r, http.StatusServiceUnavailable, "", "error.registry_unavailable")
-		return u, false
-	}
-	return u, true
-}
-
 // handleCalendarPage shows the user's feed address, making it on the first
 // visit; each visit records the user's current groups with the feed.
 func handleCalendarPage(s *site, feeds *calfeed.Service) http.Handler {
@@ -76,7 +53,7 @@ func handleCalendarPage(s *site, feeds *calfeed.Service) http.Handler {
 			s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 			return
 		}
-		u, ok := s.requireUser(w, r)
+		u, ok := s.requireSignIn(w, r, target.Target{}, "")
 		if !ok {
 			return
 		}
@@ -103,7 +80,7 @@ func handleCalendarRenew(s *site, feeds *calfeed.Service) http.Handler {
 			s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 			return
 		}
-		u, ok := s.requireUser(w, r)
+		u, ok := s.requireSignIn(w, r, target.Target{}, "")
 		if !ok {
 			return
 		}
@@ -150,7 +127,7 @@ func handleRoomCalendar(s *site, registry *rooms.Service, pol *policy.Policy, fe
 			s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 			return
 		}
-		u, ok := s.requireUser(w, r)
+		u, ok := s.requireSignIn(w, r, target.Target{}, "")
 		if !ok {
 			return
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/invites"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
-	"github.com/jitsi-gate/jitsi-gate/internal/signin"
+	"github.com/jitsi-gate/jitsi-gate/internal/target"
 )
 
 // The organizers' invite page, <public_url>/rooms/{id}/invites: a plain
@@ -50,19 +50,11 @@ func (gp *guestPages) organizerRoom(w http.ResponseWriter, r *http.Request) (*se
 		s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 		return nil, caller{}, nil, false
 	}
-	u, err := s.signedIn(w, r)
-	switch {
-	case errors.Is(err, errNotSignedIn), errors.Is(err, signin.ErrReauthenticate):
-		http.Redirect(w, r, s.path("/login"), http.StatusSeeOther)
-		return nil, caller{}, nil, false
-	case err != nil:
-		s.log.ErrorContext(r.Context(), "login records unavailable", "err", err)
-		w.Header().Set("Retry-After", "10")
-		s.fail(w, r, http.StatusServiceUnavailable, "", "error.registry_unavailable")
+	u, ok := s.requireSignIn(w, r, target.Target{}, "")
+	if !ok {
 		return nil, caller{}, nil, false
 	}
-	rights := gp.policy.Rights(u.Identity)
-	c := caller{who: u.Backend + ":" + u.Username, via: "page", identity: &u.Identity, admin: rights.Admin, manage: rights.ManageRooms}
+	c := sessionCaller(gp.policy, u.Identity, "page")
 	rm, err := gp.rooms.Get(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, rooms.ErrNotFound):

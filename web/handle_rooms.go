@@ -16,7 +16,6 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
-	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 )
 
@@ -79,18 +78,8 @@ func (p *roomPages) handle(need func(caller) bool, fn func(w http.ResponseWriter
 			s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 			return
 		}
-		u, err := s.signedIn(w, r)
-		switch {
-		case errors.Is(err, errNotSignedIn):
-			http.Redirect(w, r, s.path("/login"), http.StatusSeeOther)
-			return
-		case errors.Is(err, signin.ErrReauthenticate):
-			http.Redirect(w, r, s.path("/login/"+u.Backend), http.StatusSeeOther)
-			return
-		case err != nil:
-			s.log.ErrorContext(r.Context(), "login records unavailable", "err", err)
-			w.Header().Set("Retry-After", "10")
-			s.fail(w, r, http.StatusServiceUnavailable, "", "error.registry_unavailable")
+		u, ok := s.requireSignIn(w, r, target.Target{}, "")
+		if !ok {
 			return
 		}
 		pu := pageUser{user: u, c: sessionCaller(p.policy, u.Identity, "page")}
