@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,19 +45,20 @@ func newInviteService(cfg *config.Config, st *store.Store, rs *rooms.Service, lo
 	return svc, nil
 }
 
-// openInvites is openRooms plus the invitations service.
-func openInvites(ctx context.Context, e env, configPath string) (*roomsEnv, *invites.Service, error) {
-	re, err := openRooms(ctx, e, configPath)
+// openInvites is roomFlags.open plus the invitations service. The caller
+// closes re.store.
+func openInvites(ctx context.Context, e env, fs *flag.FlagSet, rf roomFlags, cmd string) (*roomsEnv, *rooms.Room, *invites.Service, error) {
+	re, r, err := rf.open(ctx, e, fs, cmd)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	svc, err := newInviteService(re.cfg, re.store, re.svc, newLogger(io.Discard, re.cfg.Log))
 	if err != nil {
 		re.store.Close()
-		printProblems(e.stderr, configPath, err)
-		return nil, nil, exitError{code: 1}
+		printProblems(e.stderr, *rf.config, err)
+		return nil, nil, nil, exitError{code: 1}
 	}
-	return re, svc, nil
+	return re, r, svc, nil
 }
 
 // inviteError turns a service error into the command's exit.
@@ -73,9 +75,7 @@ func inviteError(cmd string, err error) error {
 
 func runRoomsInvite(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "rooms invite", `-config FILE -name "Elternabend 7b" [-expires 72h] [-max-uses N] [-guest-name "…"] [-lobby=false]`)
-	configPath := fs.String("config", "", "config file; empty: the built-in demo configuration")
-	name := fs.String("name", "", "room name (required)")
-	tenant := fs.String("tenant", "", "tenant (default: the one in jitsi.url, if any)")
+	rf := addRoomFlags(fs)
 	expires := fs.Duration("expires", 0, "how long the link works, from 1s to invites.max_expiry (default: invites.default_expiry)")
 	maxUses := fs.Int("max-uses", 0, "how many guests may use the link (0: any number until it expires)")
 	guestName := fs.String("guest-name", "", "the name every guest of this link gets (default: each guest types one)")
@@ -84,23 +84,15 @@ func runRoomsInvite(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*name) == "" {
-		fs.Usage()
-		return exitError{code: 2, msg: "jitsi-gate rooms invite: -name is required"}
-	}
 	set := flagsSet(fs)
 	if set["expires"] && *expires <= 0 {
 		return exitError{code: 2, msg: fmt.Sprintf("jitsi-gate rooms invite: -expires %s: must be at least 1s", *expires)}
 	}
-	re, svc, err := openInvites(ctx, e, *configPath)
+	re, r, svc, err := openInvites(ctx, e, fs, rf, "invite")
 	if err != nil {
 		return err
 	}
 	defer re.store.Close()
-	r, err := re.svc.ByName(ctx, *tenant, *name)
-	if err != nil {
-		return roomError("invite", err)
-	}
 	inv, err := svc.Create(ctx, r.ID, invites.Spec{Expires: *expires, MaxUses: *maxUses, GuestName: *guestName, Lobby: lobby}, "cli")
 	if err != nil {
 		return inviteError("invite", err)
@@ -111,7 +103,7 @@ func runRoomsInvite(ctx context.Context, e env, args []string) error {
 	fmt.Fprintln(e.stdout, inv.Link)
 	fmt.Fprintf(e.stderr, "Invite %s for %s (%s): works until %s, %s, %s, %s.\nThe link is shown only now; withdraw it with: jitsi-gate rooms revoke -name %q -invite %s\n",
 		inv.ID, r.Title, roomLabel(r), inv.ExpiresAt.Local().Format("2006-01-02 15:04 MST"), usesText(inv),
-		nameText(inv), lobbyText(inv), *name, inv.ID)
+		nameText(inv), lobbyText(inv), *rf.name, inv.ID)
 	return nil
 }
 
@@ -138,26 +130,16 @@ func lobbyText(inv invites.Invite) string {
 
 func runRoomsInvites(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "rooms invites", `-config FILE -name "Elternabend 7b" [-tenant T] [-json]`)
-	configPath := fs.String("config", "", "config file; empty: the built-in demo configuration")
-	name := fs.String("name", "", "room name (required)")
-	tenant := fs.String("tenant", "", "tenant (default: the one in jitsi.url, if any)")
+	rf := addRoomFlags(fs)
 	asJSON := fs.Bool("json", false, "print the invites as a JSON array")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*name) == "" {
-		fs.Usage()
-		return exitError{code: 2, msg: "jitsi-gate rooms invites: -name is required"}
-	}
-	re, svc, err := openInvites(ctx, e, *configPath)
+	re, r, svc, err := openInvites(ctx, e, fs, rf, "invites")
 	if err != nil {
 		return err
 	}
 	defer re.store.Close()
-	r, err := re.svc.ByName(ctx, *tenant, *name)
-	if err != nil {
-		return roomError("invites", err)
-	}
 	list, err := svc.List(ctx, r.ID)
 	if err != nil {
 		return inviteError("invites", err)
@@ -169,7 +151,7 @@ func runRoomsInvites(ctx context.Context, e env, args []string) error {
 		return json.NewEncoder(e.stdout).Encode(list)
 	}
 	if len(list) == 0 {
-		fmt.Fprintf(e.stdout, "No invites for %s (%s). Create one with: jitsi-gate rooms invite -name %q\n", r.Title, roomLabel(r), *name)
+		fmt.Fprintf(e.stdout, "No invites for %s (%s). Create one with: jitsi-gate rooms invite -name %q\n", r.Title, roomLabel(r), *rf.name)
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -187,26 +169,20 @@ func runRoomsInvites(ctx context.Context, e env, args []string) error {
 
 func runRoomsRevoke(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "rooms revoke", `-config FILE -name "Elternabend 7b" -invite ID [-tenant T]`)
-	configPath := fs.String("config", "", "config file; empty: the built-in demo configuration")
-	name := fs.String("name", "", "room name (required)")
-	tenant := fs.String("tenant", "", "tenant (default: the one in jitsi.url, if any)")
+	rf := addRoomFlags(fs)
 	id := fs.String("invite", "", "the invite's id, as rooms invites lists it (required)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*name) == "" || strings.TrimSpace(*id) == "" {
+	if strings.TrimSpace(*rf.name) == "" || strings.TrimSpace(*id) == "" {
 		fs.Usage()
 		return exitError{code: 2, msg: "jitsi-gate rooms revoke: -name and -invite are required"}
 	}
-	re, svc, err := openInvites(ctx, e, *configPath)
+	re, r, svc, err := openInvites(ctx, e, fs, rf, "revoke")
 	if err != nil {
 		return err
 	}
 	defer re.store.Close()
-	r, err := re.svc.ByName(ctx, *tenant, *name)
-	if err != nil {
-		return roomError("revoke", err)
-	}
 	inv, err := svc.Revoke(ctx, r.ID, strings.TrimSpace(*id), "cli")
 	if err != nil {
 		return inviteError("revoke", err)

@@ -94,6 +94,38 @@ func openRooms(ctx context.Context, e env, configPath string) (*roomsEnv, error)
 	return &roomsEnv{cfg: cfg, store: st, svc: svc}, nil
 }
 
+// roomFlags are the flags of the subcommands that work on one room.
+type roomFlags struct {
+	config, name, tenant *string
+}
+
+func addRoomFlags(fs *flag.FlagSet) roomFlags {
+	return roomFlags{
+		config: fs.String("config", "", "config file; empty: the built-in demo configuration"),
+		name:   fs.String("name", "", "room name (required)"),
+		tenant: fs.String("tenant", "", "tenant (default: the one in jitsi.url, if any)"),
+	}
+}
+
+// open checks -name, opens the registry and finds the room; cmd names the
+// subcommand in messages. The caller closes re.store.
+func (f roomFlags) open(ctx context.Context, e env, fs *flag.FlagSet, cmd string) (*roomsEnv, *rooms.Room, error) {
+	if strings.TrimSpace(*f.name) == "" {
+		fs.Usage()
+		return nil, nil, exitError{code: 2, msg: "jitsi-gate rooms " + cmd + ": -name is required"}
+	}
+	re, err := openRooms(ctx, e, *f.config)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := re.svc.ByName(ctx, *f.tenant, *f.name)
+	if err != nil {
+		re.store.Close()
+		return nil, nil, roomError(cmd, err)
+	}
+	return re, r, nil
+}
+
 // parseInterleaved parses flags that may come before and after the
 // positional arguments (`rooms import FILE -dry-run`).
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
@@ -333,25 +365,15 @@ func runRoomsUpdate(ctx context.Context, e env, args []string) error {
 
 func runRoomsDelete(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "rooms delete", `-config FILE -name "Mathe 7b" [-tenant T]`)
-	configPath := fs.String("config", "", "config file; empty: the built-in demo configuration")
-	name := fs.String("name", "", "room name (required)")
-	tenant := fs.String("tenant", "", "tenant (default: the one in jitsi.url, if any)")
+	rf := addRoomFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*name) == "" {
-		fs.Usage()
-		return exitError{code: 2, msg: "jitsi-gate rooms delete: -name is required"}
-	}
-	re, err := openRooms(ctx, e, *configPath)
+	re, r, err := rf.open(ctx, e, fs, "delete")
 	if err != nil {
 		return err
 	}
 	defer re.store.Close()
-	r, err := re.svc.ByName(ctx, *tenant, *name)
-	if err != nil {
-		return roomError("delete", err)
-	}
 	if err := re.svc.Delete(ctx, r.ID, r.Version); err != nil {
 		return roomError("delete", err)
 	}
@@ -361,27 +383,17 @@ func runRoomsDelete(ctx context.Context, e env, args []string) error {
 
 func runRoomsShow(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "rooms show", `-config FILE -name "Mathe 7b" [-tenant T] [-json] [-show-password]`)
-	configPath := fs.String("config", "", "config file; empty: the built-in demo configuration")
-	name := fs.String("name", "", "room name (required)")
-	tenant := fs.String("tenant", "", "tenant (default: the one in jitsi.url, if any)")
+	rf := addRoomFlags(fs)
 	asJSON := fs.Bool("json", false, "print the room as JSON")
 	showPassword := fs.Bool("show-password", false, "print the room password")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*name) == "" {
-		fs.Usage()
-		return exitError{code: 2, msg: "jitsi-gate rooms show: -name is required"}
-	}
-	re, err := openRooms(ctx, e, *configPath)
+	re, r, err := rf.open(ctx, e, fs, "show")
 	if err != nil {
 		return err
 	}
 	defer re.store.Close()
-	r, err := re.svc.ByName(ctx, *tenant, *name)
-	if err != nil {
-		return roomError("show", err)
-	}
 	return printRoom(e.stdout, re.svc, r, *asJSON, *showPassword)
 }
 
