@@ -14,6 +14,7 @@ import (
 
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
 	"github.com/jitsi-gate/jitsi-gate/internal/invites"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/store"
 )
@@ -34,9 +35,13 @@ func init() {
 
 // newInviteService is the guest invitations service of a config
 // (invites.*), over the room registry.
-func newInviteService(cfg *config.Config, st *store.Store, rs *rooms.Service, logger *slog.Logger) (*invites.Service, error) {
+func newInviteService(cfg *config.Config, st *store.Store, rs *rooms.Service, logger *slog.Logger, m *metrics.Metrics) (*invites.Service, error) {
+	var observe func(string)
+	if m != nil {
+		observe = m.Invite
+	}
 	svc, err := invites.New(invites.Options{Store: st, Rooms: rs, DefaultExpiry: cfg.Invites.DefaultExpiry,
-		MaxExpiry: cfg.Invites.MaxExpiry, PublicURL: cfg.Server.PublicURL, Log: logger})
+		MaxExpiry: cfg.Invites.MaxExpiry, PublicURL: cfg.Server.PublicURL, Log: logger, Observe: observe})
 	if err != nil {
 		ps := &problems{cfg: cfg}
 		ps.add("invites", err)
@@ -52,7 +57,7 @@ func openInvites(ctx context.Context, e env, fs *flag.FlagSet, rf roomFlags, cmd
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	svc, err := newInviteService(re.cfg, re.store, re.svc, newLogger(io.Discard, re.cfg.Log))
+	svc, err := newInviteService(re.cfg, re.store, re.svc, newLogger(io.Discard, re.cfg.Log), nil)
 	if err != nil {
 		re.store.Close()
 		printProblems(e.stderr, *rf.config, err)

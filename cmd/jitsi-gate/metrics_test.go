@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/jitsi-gate/jitsi-gate/internal/invites"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/testenv"
 )
 
@@ -180,5 +182,18 @@ func TestMetricsServedThroughTheShutdownDelay(t *testing.T) {
 	}
 	if got := status(t, "http://"+metricsAddr+"/metrics"); got != 0 {
 		t.Errorf("metrics listener still answers %d after the gateway stopped", got)
+	}
+}
+
+// TestInviteEventsAreMetricLabels: the invites service reports the events
+// the metric counts under these labels (wire.go passes m.Invite).
+func TestInviteEventsAreMetricLabels(t *testing.T) {
+	for _, pair := range [][2]string{
+		{invites.EventCreated, metrics.InviteCreated}, {invites.EventRedeemed, metrics.InviteRedeemed},
+		{invites.EventRejected, metrics.InviteRejected}, {invites.EventRevoked, metrics.InviteRevoked},
+	} {
+		if pair[0] != pair[1] {
+			t.Errorf("invites event %q is metrics label %q", pair[0], pair[1])
+		}
 	}
 }

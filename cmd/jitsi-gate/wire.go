@@ -122,7 +122,7 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*gatew
 		g.store = st
 		if g.rooms, err = newRoomService(cfg, st, logger); err != nil {
 			ps.add("rooms", err)
-		} else if g.invites, err = newInviteService(cfg, st, g.rooms, logger); err != nil {
+		} else if g.invites, err = newInviteService(cfg, st, g.rooms, logger, g.metrics); err != nil {
 			ps.add("invites", err)
 		}
 	}

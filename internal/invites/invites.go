@@ -61,7 +61,18 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Observe, when set, hears every event: EventCreated, EventRedeemed,
+	// EventRejected (a code that opens nothing), EventRevoked (metrics).
+	Observe func(event string)
 }
+
+// The events Options.Observe hears.
+const (
+	EventCreated  = "created"
+	EventRedeemed = "redeemed"
+	EventRejected = "rejected"
+	EventRevoked  = "revoked"
+)
 
 // Service creates, lists, revokes and redeems invites. It is safe for
 // concurrent use.
@@ -214,6 +225,7 @@ func (s *Service) Create(ctx context.Context, roomID string, spec Spec, createdB
 	}
 	s.log.InfoContext(ctx, "invites: created", "invite", rec, "by", createdBy, "expires", rec.ExpiresAt.Format(time.RFC3339),
 		"max_uses", rec.MaxUses, "fixed_name", name != "", "lobby", lobby)
+	s.observe(EventCreated)
 	inv := view(rec, now)
 	inv.Link = s.Link(rec.Code)
 	return inv, nil
@@ -245,6 +257,7 @@ func (s *Service) Revoke(ctx context.Context, roomID, id, by string) (Invite, er
 		return Invite{}, fmt.Errorf("invites: revoke %s: %w", id, err)
 	}
 	s.log.InfoContext(ctx, "invites: revoked", "invite", rec, "by", by)
+	s.observe(EventRevoked)
 	return view(rec, s.opts.Now()), nil
 }
 
@@ -268,15 +281,16 @@ func WellFormed(code string) bool {
 // nothing; any other error is a database failure.
 func (s *Service) Open(ctx context.Context, code string) (Invite, *rooms.Room, error) {
 	if !WellFormed(code) {
+		s.observe(EventRejected)
 		return Invite{}, nil, fmt.Errorf("%w: malformed", ErrUnusable)
 	}
 	rec, err := s.opts.Store.InviteByCode(ctx, code)
 	if err != nil {
-		return Invite{}, nil, unusable(err)
+		return Invite{}, nil, s.unusable(err)
 	}
 	rm, err := s.opts.Rooms.Get(ctx, rec.RoomID)
 	if err != nil {
-		return Invite{}, nil, unusable(err)
+		return Invite{}, nil, s.unusable(err)
 	}
 	return view(rec, s.opts.Now()), rm, nil
 }
@@ -286,22 +300,31 @@ func (s *Service) Open(ctx context.Context, code string) (Invite, *rooms.Room, e
 // ErrUnusable and nothing is counted.
 func (s *Service) Use(ctx context.Context, code string) (Invite, error) {
 	if !WellFormed(code) {
+		s.observe(EventRejected)
 		return Invite{}, fmt.Errorf("%w: malformed", ErrUnusable)
 	}
 	rec, err := s.opts.Store.UseInvite(ctx, code)
 	if err != nil {
-		return Invite{}, unusable(err)
+		return Invite{}, s.unusable(err)
 	}
+	s.observe(EventRedeemed)
 	return view(rec, s.opts.Now()), nil
 }
 
-// unusable wraps the store's reasons into ErrUnusable; database failures
-// stay what they are.
-func unusable(err error) error {
+// unusable wraps the store's reasons into ErrUnusable (an EventRejected);
+// database failures stay what they are.
+func (s *Service) unusable(err error) error {
 	for _, reason := range []error{store.ErrNotFound, store.ErrInviteRevoked, store.ErrInviteExpired, store.ErrInviteUsedUp} {
 		if errors.Is(err, reason) {
+			s.observe(EventRejected)
 			return fmt.Errorf("%w: %w", ErrUnusable, err)
 		}
 	}
 	return fmt.Errorf("invites: %w", err)
+}
+
+func (s *Service) observe(event string) {
+	if s.opts.Observe != nil {
+		s.opts.Observe(event)
+	}
 }

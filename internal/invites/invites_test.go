@@ -3,6 +3,7 @@ package invites
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,10 +27,11 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type fixture struct {
-	svc   *Service
-	rooms *rooms.Service
-	clock *clock
-	room  *rooms.Room
+	svc    *Service
+	rooms  *rooms.Service
+	clock  *clock
+	room   *rooms.Room
+	events map[string]int // what Options.Observe heard
 }
 
 func newFixture(t *testing.T) fixture {
@@ -49,12 +51,13 @@ func newFixture(t *testing.T) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(Options{Store: st, Rooms: rs, DefaultExpiry: 72 * time.Hour, MaxExpiry: 720 * time.Hour,
-		PublicURL: "https://meet.example.com/_auth/", Now: c.Now})
+	f := fixture{rooms: rs, clock: c, room: rm, events: map[string]int{}}
+	f.svc, err = New(Options{Store: st, Rooms: rs, DefaultExpiry: 72 * time.Hour, MaxExpiry: 720 * time.Hour,
+		PublicURL: "https://meet.example.com/_auth/", Now: c.Now, Observe: func(e string) { f.events[e]++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{svc: svc, rooms: rs, clock: c, room: rm}
+	return f
 }
 
 func codeOf(t *testing.T, link string) string {
@@ -108,6 +111,12 @@ func TestCreateOpenUseRevoke(t *testing.T) {
 	}
 	if _, err := f.svc.Revoke(ctx, "otherroom", other.ID, "cli"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Revoke through another room: %v", err)
+	}
+	// Metrics hear each event once: two created, two redeemed, the third
+	// use and the revoked code's Open rejected, one revoked.
+	want := map[string]int{EventCreated: 2, EventRedeemed: 2, EventRejected: 2, EventRevoked: 1}
+	if !maps.Equal(f.events, want) {
+		t.Errorf("observed %v, want %v", f.events, want)
 	}
 }
 
