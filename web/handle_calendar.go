@@ -108,9 +108,7 @@ func handleCalendarFeed(s *site, feeds *calfeed.Service) http.Handler {
 			return
 		}
 		if err != nil {
-			s.log.ErrorContext(r.Context(), "calendar feed", "err", err)
-			w.Header().Set("Retry-After", "60")
-			s.fail(w, r, http.StatusServiceUnavailable, "", "error.registry_unavailable")
+			s.storeUnavailable(w, r, "", "calendar feed unavailable", err)
 			return
 		}
 		serveCalendar(w, r, body, feedCacheControl, "")
@@ -137,9 +135,7 @@ func handleRoomCalendar(s *site, registry *rooms.Service, pol *policy.Policy, fe
 			return
 		}
 		if err != nil {
-			s.log.ErrorContext(r.Context(), "room calendar", "err", err)
-			w.Header().Set("Retry-After", "10")
-			s.fail(w, r, http.StatusServiceUnavailable, "", "error.registry_unavailable")
+			s.storeUnavailable(w, r, "", "room calendar: room registry unavailable", err)
 			return
 		}
 		if !pol.Rights(u.Identity).Admin && rm.RoleOf(u.Identity) == rooms.RoleNone {

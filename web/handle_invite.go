@@ -120,9 +120,7 @@ func (gp *guestPages) unusable(w http.ResponseWriter, r *http.Request, err error
 		gp.refuse(w, r, err)
 		return
 	}
-	gp.site.log.ErrorContext(r.Context(), "invites unavailable", "err", err)
-	w.Header().Set("Retry-After", "10")
-	gp.site.fail(w, r, http.StatusServiceUnavailable, "", "error.registry_unavailable")
+	gp.site.storeUnavailable(w, r, "", "invites unavailable", err)
 }
 
 // refuse is the one page for every code that opens nothing: the same

@@ -61,9 +61,7 @@ func (gp *guestPages) organizerRoom(w http.ResponseWriter, r *http.Request) (*se
 		s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 		return nil, caller{}, nil, false
 	case err != nil:
-		s.log.ErrorContext(r.Context(), "room registry unavailable", "err", err)
-		w.Header().Set("Retry-After", "10")
-		s.fail(w, r, http.StatusServiceUnavailable, "", "error.registry_unavailable")
+		s.storeUnavailable(w, r, "", "room registry unavailable", err)
 		return nil, caller{}, nil, false
 	case !c.canSee(rm):
 		s.fail(w, r, http.StatusNotFound, "", "error.not_found")
@@ -137,9 +135,7 @@ func (gp *guestPages) organizerAction() http.Handler {
 }
 
 func (gp *guestPages) organizerFailed(w http.ResponseWriter, r *http.Request, err error) {
-	gp.site.log.ErrorContext(r.Context(), "invites unavailable", "err", err)
-	w.Header().Set("Retry-After", "10")
-	gp.site.fail(w, r, http.StatusServiceUnavailable, "", "error.registry_unavailable")
+	gp.site.storeUnavailable(w, r, "", "invites unavailable", err)
 }
 
 func formProblem(tr i18n.Translator, field string) string {

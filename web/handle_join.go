@@ -69,9 +69,7 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 		}
 		g, err := grants.Grant(ctx, grant.Request{Identity: u.Identity, Room: t.Room, Tenant: t.Tenant}, now())
 		if err != nil {
-			s.log.ErrorContext(ctx, "room registry unavailable", "room", t.Room.Safe, "tenant", t.Tenant, "err", err)
-			w.Header().Set("Retry-After", "10")
-			s.fail(w, r, http.StatusServiceUnavailable, s.joinPath(t), "error.registry_unavailable")
+			s.storeUnavailable(w, r, s.joinPath(t), "room registry unavailable", err, "room", t.Room.Safe, "tenant", t.Tenant)
 			return
 		}
 		d := g.Decision

@@ -187,9 +187,7 @@ func (p *roomPages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, rooms.ErrNotFound):
 		p.site.fail(w, r, http.StatusNotFound, "", "rooms.not_found")
 	default:
-		p.log.ErrorContext(r.Context(), "room pages: room registry failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", "10")
-		p.site.fail(w, r, http.StatusServiceUnavailable, "", "error.registry_unavailable")
+		p.site.storeUnavailable(w, r, "", "room pages: room registry failed", err, "method", r.Method, "path", r.URL.Path)
 	}
 }
 

@@ -49,9 +49,7 @@ func (s *site) requireSignIn(w http.ResponseWriter, r *http.Request, t target.Ta
 		http.Redirect(w, r, s.loginStartPath(u.Backend, t), http.StatusSeeOther)
 		return u, false
 	case err != nil:
-		s.log.ErrorContext(r.Context(), "login records unavailable", "err", err)
-		w.Header().Set("Retry-After", "10")
-		s.fail(w, r, http.StatusServiceUnavailable, retry, "error.registry_unavailable")
+		s.storeUnavailable(w, r, retry, "login records unavailable", err)
 		return u, false
 	}
 	return u, true
@@ -147,6 +145,16 @@ func (s *site) handleError(w http.ResponseWriter, r *http.Request, err error, re
 		s.log.ErrorContext(ctx, "internal error", "path", r.URL.Path, "err", err)
 		s.fail(w, r, http.StatusInternalServerError, retry, "error.internal")
 	}
+}
+
+// storeUnavailable answers a request whose rooms, invites, calendars or
+// login records cannot be read (internal/store): logged as msg with err
+// and attrs, and a 503 page that asks to try again, with Retry-After for
+// clients that honour it.
+func (s *site) storeUnavailable(w http.ResponseWriter, r *http.Request, retry, msg string, err error, attrs ...any) {
+	s.log.ErrorContext(r.Context(), msg, append(attrs, "err", err)...)
+	w.Header().Set("Retry-After", "10")
+	s.fail(w, r, http.StatusServiceUnavailable, retry, "error.registry_unavailable")
 }
 
 // requestTarget reads where the user wants to go from Jitsi's {state}
