@@ -129,17 +129,8 @@ func handleRoomCalendar(s *site, registry *rooms.Service, pol *policy.Policy, fe
 		if !ok {
 			return
 		}
-		rm, err := registry.Get(r.Context(), id)
-		if errors.Is(err, rooms.ErrNotFound) {
-			s.fail(w, r, http.StatusNotFound, "", "error.not_found")
-			return
-		}
-		if err != nil {
-			s.storeUnavailable(w, r, "", "room calendar: room registry unavailable", err)
-			return
-		}
-		if !pol.Rights(u.Identity).Admin && rm.RoleOf(u.Identity) == rooms.RoleNone {
-			s.fail(w, r, http.StatusNotFound, "", "error.not_found")
+		rm, ok := s.roomFor(w, r, registry, sessionCaller(pol, u.Identity, "page"), id)
+		if !ok {
 			return
 		}
 		body, err := feeds.Room(rm)

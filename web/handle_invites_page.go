@@ -55,18 +55,11 @@ func (gp *guestPages) organizerRoom(w http.ResponseWriter, r *http.Request) (*se
 		return nil, caller{}, nil, false
 	}
 	c := sessionCaller(gp.policy, u.Identity, "page")
-	rm, err := gp.rooms.Get(r.Context(), r.PathValue("id"))
-	switch {
-	case errors.Is(err, rooms.ErrNotFound):
-		s.fail(w, r, http.StatusNotFound, "", "error.not_found")
+	rm, ok := s.roomFor(w, r, gp.rooms, c, r.PathValue("id"))
+	if !ok {
 		return nil, caller{}, nil, false
-	case err != nil:
-		s.storeUnavailable(w, r, "", "room registry unavailable", err)
-		return nil, caller{}, nil, false
-	case !c.canSee(rm):
-		s.fail(w, r, http.StatusNotFound, "", "error.not_found")
-		return nil, caller{}, nil, false
-	case !c.canEdit(rm):
+	}
+	if !c.canEdit(rm) {
 		s.fail(w, r, http.StatusForbidden, "", "invites.not_allowed")
 		return nil, caller{}, nil, false
 	}

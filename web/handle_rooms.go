@@ -194,12 +194,8 @@ func (p *roomPages) fail(w http.ResponseWriter, r *http.Request, err error) {
 // editable loads the room of the path for a change: the caller must see
 // it (otherwise it is not found) and may change it.
 func (p *roomPages) editable(w http.ResponseWriter, r *http.Request, u pageUser) (*rooms.Room, bool) {
-	rm, err := p.rooms.Get(r.Context(), r.PathValue("id"))
-	if err == nil && !u.c.canSee(rm) {
-		err = rooms.ErrNotFound
-	}
-	if err != nil {
-		p.fail(w, r, err)
+	rm, ok := p.site.roomFor(w, r, p.rooms, u.c, r.PathValue("id"))
+	if !ok {
 		return nil, false
 	}
 	if !u.c.canEdit(rm) {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -52,6 +54,26 @@ func (c caller) canSee(rm *rooms.Room) bool {
 
 func (c caller) canEdit(rm *rooms.Room) bool {
 	return c.admin || (c.manage && c.roleOf(rm) == rooms.RoleOrganizer)
+}
+
+// roomFor loads room id for a page of c and answers itself when there is
+// none to show: a room c may not see is the same 404 as one that does not
+// exist, so a page never confirms a room to those outside it; a store
+// failure is 503.
+func (s *site) roomFor(w http.ResponseWriter, r *http.Request, registry *rooms.Service, c caller, id string) (*rooms.Room, bool) {
+	rm, err := registry.Get(r.Context(), id)
+	if err == nil && !c.canSee(rm) {
+		err = rooms.ErrNotFound
+	}
+	switch {
+	case errors.Is(err, rooms.ErrNotFound):
+		s.fail(w, r, http.StatusNotFound, "", "rooms.not_found")
+		return nil, false
+	case err != nil:
+		s.storeUnavailable(w, r, "", "room registry unavailable", err, "method", r.Method, "path", r.URL.Path)
+		return nil, false
+	}
+	return rm, true
 }
 
 // errNoUsername: a login without a username cannot be named among a
