@@ -13,14 +13,11 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/testenv"
 )
 
-// ldapGatewayConfig points a gateway at a test slapd (StartTLS with the
-// test CA), with the rules a school would write: teachers own, students
-// join, everyone else is denied.
-func ldapGatewayConfig(t *testing.T, addr string, l testenv.LDAPEnv) string {
-	t.Helper()
-	return hsGatewayHead(addr) + fmt.Sprintf(`
-backends:
-  - id: school
+// schoolLDAPBackend is the backends entry "school" for a test slapd
+// (StartTLS with the test CA) as a school would write it, binding as
+// bindDN; it goes below a "backends:" line.
+func schoolLDAPBackend(l testenv.LDAPEnv, bindDN, bindPassword string) string {
+	return fmt.Sprintf(`  - id: school
     type: ldap
     label: School account
     url: %s
@@ -40,11 +37,19 @@ backends:
       filter: "(member={dn})"
       name_attribute: cn
       nested: true
-rules:
+`, l.URL, l.CAFile, bindDN, bindPassword, l.BaseDN, l.BaseDN)
+}
+
+// ldapGatewayConfig points a gateway at a test slapd with the rules a
+// school would write: teachers own, students join, everyone else is
+// denied.
+func ldapGatewayConfig(t *testing.T, addr string, l testenv.LDAPEnv) string {
+	t.Helper()
+	return hsGatewayHead(addr) + "\nbackends:\n" + schoolLDAPBackend(l, l.BindDN, l.BindPassword) + `rules:
   - {name: teachers, match: {groups: [teachers]}, role: owner, lobby_bypass: true}
   - {name: staff, match: {groups: [staff]}, role: owner}
   - {name: students, match: {groups: [students]}, role: member}
-`, l.URL, l.CAFile, l.BindDN, l.BindPassword, l.BaseDN, l.BaseDN)
+`
 }
 
 func TestLDAPLoginThroughTheGateway(t *testing.T) {

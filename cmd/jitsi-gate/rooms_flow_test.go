@@ -334,27 +334,7 @@ func TestRoomsThroughTheGateway(t *testing.T) {
 func TestRoomsWithLDAPGroups(t *testing.T) {
 	l := testenv.LDAP(t)
 	addr := freePort(t)
-	cfg := roomsGatewayHead(addr, sqliteStore(t)) + fmt.Sprintf(`
-backends:
-  - id: school
-    type: ldap
-    url: %s
-    start_tls: true
-    ca_file: %s
-    bind_dn: "%s"
-    bind_password: "%s"
-    timeout: 3s
-    user_search:
-      base_dn: "ou=people,%s"
-      filter: "(&(objectClass=inetOrgPerson)(uid={username}))"
-      id_attribute: uid
-      name_attribute: displayName
-    group_search:
-      base_dn: "ou=groups,%s"
-      filter: "(member={dn})"
-      name_attribute: cn
-      nested: true
-`, l.URL, l.CAFile, l.BindDN, l.BindPassword, l.BaseDN, l.BaseDN) + roomRules
+	cfg := roomsGatewayHead(addr, sqliteStore(t)) + "\nbackends:\n" + schoolLDAPBackend(l, l.BindDN, l.BindPassword) + roomRules
 	path := writeConfig(t, cfg)
 	plan := createLessons(t, path, "teacher1", "group:students")
 	g := startGateway(t, cfg, nil)

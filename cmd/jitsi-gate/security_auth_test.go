@@ -35,24 +35,7 @@ var student2Variants = []string{"student2", "STUDENT2", "ſtudent2", "ｓｔｕ�
 // backend.
 func securityLDAPConfig(t *testing.T, addr string, l testenv.LDAPEnv, bindDN, bindPassword string) string {
 	t.Helper()
-	return hsGatewayHead(addr) + fmt.Sprintf(`
-backends:
-  - id: school
-    type: ldap
-    url: %s
-    start_tls: true
-    ca_file: %s
-    bind_dn: "%s"
-    bind_password: "%s"
-    timeout: 3s
-    user_search:
-      base_dn: "ou=people,%s"
-      filter: "(&(objectClass=inetOrgPerson)(uid={username}))"
-      id_attribute: uid
-    group_search:
-      base_dn: "ou=groups,%s"
-      filter: "(member={dn})"
-  - id: demo
+	return hsGatewayHead(addr) + "\nbackends:\n" + schoolLDAPBackend(l, bindDN, bindPassword) + fmt.Sprintf(`  - id: demo
     type: static
     users:
       - {username: student2, password_hash: "%s", groups: [students]}
@@ -63,7 +46,7 @@ rules:
   - {name: students, match: {groups: [students]}, role: member}
 rate_limit: {per_user: 1000, per_ip: 1000, window: 1m}
 log: {level: debug}
-`, l.URL, l.CAFile, bindDN, bindPassword, l.BaseDN, l.BaseDN, hash(t, "student2pw"), hash(t, "pupilpw"))
+`, hash(t, "student2pw"), hash(t, "pupilpw"))
 }
 
 // TestSecurityUnicodeUsernameVariantsCannotBypassDeny replays issue item 2:
