@@ -100,7 +100,7 @@ func (gp *guestPages) organizerAction() http.Handler {
 				gp.renderOrganizer(w, r, u, rm, http.StatusNotFound, "", tr.T("error.not_found"))
 				return
 			case err != nil:
-				gp.organizerFailed(w, r, err)
+				gp.site.storeUnavailable(w, r, "", "invites unavailable", err)
 				return
 			}
 			http.Redirect(w, r, gp.site.path("/rooms/"+rm.ID+"/invites"), http.StatusSeeOther)
@@ -117,7 +117,7 @@ func (gp *guestPages) organizerAction() http.Handler {
 				gp.renderOrganizer(w, r, u, rm, http.StatusBadRequest, "", formProblem(tr, ve.Field))
 				return
 			case err != nil:
-				gp.organizerFailed(w, r, err)
+				gp.site.storeUnavailable(w, r, "", "invites unavailable", err)
 				return
 			}
 			gp.renderOrganizer(w, r, u, rm, http.StatusCreated, inv.Link, "")
@@ -125,10 +125,6 @@ func (gp *guestPages) organizerAction() http.Handler {
 			gp.renderOrganizer(w, r, u, rm, http.StatusBadRequest, "", tr.T("error.bad_request"))
 		}
 	})
-}
-
-func (gp *guestPages) organizerFailed(w http.ResponseWriter, r *http.Request, err error) {
-	gp.site.storeUnavailable(w, r, "", "invites unavailable", err)
 }
 
 func formProblem(tr i18n.Translator, field string) string {
@@ -194,7 +190,7 @@ func (gp *guestPages) renderOrganizer(w http.ResponseWriter, r *http.Request, u 
 	tr := gp.site.translator(w, r)
 	list, err := gp.invites.List(r.Context(), rm.ID)
 	if err != nil {
-		gp.organizerFailed(w, r, err)
+		gp.site.storeUnavailable(w, r, "", "invites unavailable", err)
 		return
 	}
 	now := gp.now()
