@@ -53,7 +53,7 @@ func handleCalendarPage(s *site, feeds *calfeed.Service) http.Handler {
 			s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 			return
 		}
-		u, ok := s.requireSignIn(w, r, target.Target{}, "")
+		u, ok := s.requireSignIn(w, r, target.Target{}, nil)
 		if !ok {
 			return
 		}
@@ -80,7 +80,7 @@ func handleCalendarRenew(s *site, feeds *calfeed.Service) http.Handler {
 			s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 			return
 		}
-		u, ok := s.requireSignIn(w, r, target.Target{}, "")
+		u, ok := s.requireSignIn(w, r, target.Target{}, nil)
 		if !ok {
 			return
 		}
@@ -125,7 +125,7 @@ func handleRoomCalendar(s *site, registry *rooms.Service, pol *policy.Policy, fe
 			s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 			return
 		}
-		u, ok := s.requireSignIn(w, r, target.Target{}, "")
+		u, ok := s.requireSignIn(w, r, target.Target{}, nil)
 		if !ok {
 			return
 		}

@@ -50,7 +50,7 @@ func (gp *guestPages) organizerRoom(w http.ResponseWriter, r *http.Request) (*se
 		s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 		return nil, caller{}, nil, false
 	}
-	u, ok := s.requireSignIn(w, r, target.Target{}, "")
+	u, ok := s.requireSignIn(w, r, target.Target{}, nil)
 	if !ok {
 		return nil, caller{}, nil, false
 	}

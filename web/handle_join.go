@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
@@ -58,12 +59,16 @@ type preview struct {
 func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *token.Signer, cl clients, pv preview, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		t, err := jitsi.Parse(r.PathValue("room"), r.URL.Query())
+		var q url.Values // most links have no query: nothing to parse
+		if r.URL.RawQuery != "" {
+			q = r.URL.Query()
+		}
+		t, err := jitsi.Parse(r.PathValue("room"), q)
 		if err != nil {
 			s.handleError(w, r, err, s.path("/"))
 			return
 		}
-		u, ok := s.requireSignIn(w, r, t, s.joinPath(t))
+		u, ok := s.requireSignIn(w, r, t, func() string { return s.joinPath(t) })
 		if !ok {
 			return
 		}
@@ -107,7 +112,16 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 				BrowserURL: jitsi.BrowserURL(t, jwt),
 			})
 		default:
-			w.Header().Set("Location", dest)
+			h := w.Header()
+			// A redirect carries no document, so the page headers
+			// (content policy, framing, sniffing) have nothing to act
+			// on; every meeting link is answered here, so they are left
+			// off. no-store and no-referrer stay: the Location holds the
+			// token.
+			for _, k := range documentOnlyHeaders {
+				delete(h, k)
+			}
+			h.Set("Location", dest)
 			w.WriteHeader(http.StatusFound)
 		}
 	})
@@ -145,12 +159,21 @@ func renderClosed(s *site, w http.ResponseWriter, r *http.Request, u *session.Us
 
 // auditToken is the audit line: who got which rights where. Never the
 // token. It is written for every token, so it uses typed attributes
-// (LogAttrs): key-value pairs as ...any cost an allocation each.
+// (key-value pairs as ...any cost an allocation each) and a record
+// without a caller PC (Logger.LogAttrs walks the stack for one; the
+// gateway's log never shows the source).
 func auditToken(log *slog.Logger, r *http.Request, u session.User, g grant.Grant, t target.Target, cl clients) {
-	log.LogAttrs(r.Context(), slog.LevelInfo, "token issued", slog.String("backend", u.Backend), slog.String("user", u.Subject),
+	ctx := r.Context()
+	h := log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "token issued", 0)
+	rec.AddAttrs(slog.String("backend", u.Backend), slog.String("user", u.Subject),
 		slog.String("username", u.Username), slog.String("rule", g.Decision.Rule), slog.String("role", string(g.Decision.Role)),
 		slog.String("room", t.Room.Safe), slog.String("tenant", t.Tenant), slog.String("sub", g.Claims.Subject),
-		slog.String("expires", g.Claims.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")), slog.String("client", cl.ip(r)))
+		slog.Time("expires", g.Claims.ExpiresAt.UTC()), slog.String("client", cl.ip(r)))
+	_ = h.Handle(ctx, rec) // nowhere to report a failing log output
 }
 
 // previewOf shows the token the way Jitsi reads it.

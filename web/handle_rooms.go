@@ -78,7 +78,7 @@ func (p *roomPages) handle(need func(caller) bool, fn func(w http.ResponseWriter
 			s.fail(w, r, http.StatusNotFound, "", "error.not_found")
 			return
 		}
-		u, ok := s.requireSignIn(w, r, target.Target{}, "")
+		u, ok := s.requireSignIn(w, r, target.Target{}, nil)
 		if !ok {
 			return
 		}

@@ -51,7 +51,7 @@ func handleSSOAuthorize(s *site, srv *sso.Server) http.Handler {
 		}
 		t := req.Target
 		t.Authorize = req.Params()
-		u, ok := s.requireSignIn(w, r, t, s.ssoAuthorizePath(t))
+		u, ok := s.requireSignIn(w, r, t, func() string { return s.ssoAuthorizePath(t) })
 		if !ok {
 			return
 		}

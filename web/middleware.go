@@ -124,6 +124,10 @@ func secureHeadersFor(jitsi *url.URL, static string, next http.Handler) http.Han
 	})
 }
 
+// documentOnlyHeaders are the secureHeaders that only act on a response
+// the browser renders.
+var documentOnlyHeaders = []string{"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"}
+
 // crossOrigin refuses cross-site form posts (login CSRF) with the standard
 // library's Fetch-metadata check, showing our own error page.
 func crossOrigin(s *site) middleware {

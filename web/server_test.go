@@ -381,6 +381,32 @@ func TestAppsAndFragment(t *testing.T) {
 	})
 }
 
+// The redirect to Jitsi carries the token in its Location: it must not be
+// cached or leak as a referrer. It has no document, so it goes without the
+// page headers; a page (the welcome page here) keeps them.
+func TestJoinRedirectHeaders(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	c := client(t)
+	oidcLogin(t, h, c, "room=math")
+	resp, _ := get(t, c, h.url+"/join/math")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "https://meet.example.com/math?jwt=") {
+		t.Fatalf("join: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	want := map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+		"Content-Security-Policy": "", "X-Frame-Options": "", "X-Content-Type-Options": ""}
+	for k, v := range want {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("redirect %s = %q, want %q", k, got, v)
+		}
+	}
+	page, _ := get(t, c, h.url+"/")
+	for _, k := range []string{"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Cache-Control", "Referrer-Policy"} {
+		if page.Header.Get(k) == "" {
+			t.Errorf("welcome page without %s", k)
+		}
+	}
+}
+
 func TestPreviewShowsTheTokenInstead(t *testing.T) {
 	h := newHarness(t, harnessOptions{preview: true})
 	c := client(t)

@@ -36,8 +36,9 @@ var errNotSignedIn = errors.New("not signed in")
 // without a login it sends the browser to sign in (or, for groups that only
 // a new sign-in refreshes, to the user's backend) and coming back to retry,
 // and when the login records cannot be read it shows 503. ok is false when
-// the response is written.
-func (s *site) requireSignIn(w http.ResponseWriter, r *http.Request, t target.Target, retry string) (session.User, bool) {
+// the response is written. retry, when not nil, is the link the 503 page
+// offers; it is only built on that path.
+func (s *site) requireSignIn(w http.ResponseWriter, r *http.Request, t target.Target, retry func() string) (session.User, bool) {
 	u, err := s.signedIn(w, r)
 	switch {
 	case errors.Is(err, errNotSignedIn):
@@ -49,7 +50,11 @@ func (s *site) requireSignIn(w http.ResponseWriter, r *http.Request, t target.Ta
 		http.Redirect(w, r, s.loginStartPath(u.Backend, t), http.StatusSeeOther)
 		return u, false
 	case err != nil:
-		s.storeUnavailable(w, r, retry, "login records unavailable", err)
+		link := ""
+		if retry != nil {
+			link = retry()
+		}
+		s.storeUnavailable(w, r, link, "login records unavailable", err)
 		return u, false
 	}
 	return u, true

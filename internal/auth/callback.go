@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Limits for provider error texts shown on pages and written to logs.
@@ -36,6 +37,16 @@ func CallbackError(q url.Values) error {
 // invisible formatting characters (including bidi overrides), trims spaces
 // and cuts s to at most n characters.
 func Sanitize(s string, n int) string {
+	if isClean(s, n) {
+		// The common case (every token carries a name and an e-mail):
+		// nothing to change, nothing to copy.
+		return s
+	}
+	return sanitize(s, n)
+}
+
+// sanitize is Sanitize without the shortcut.
+func sanitize(s string, n int) string {
 	var b strings.Builder
 	count := 0
 	for _, r := range s {
@@ -52,4 +63,25 @@ func Sanitize(s string, n int) string {
 		count++
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// isClean says Sanitize(s, n) would return s unchanged: at most n
+// characters, none of them dropped or replaced, no space at either end.
+func isClean(s string, n int) bool {
+	if s == "" {
+		return true
+	}
+	if strings.TrimSpace(s) != s {
+		return false
+	}
+	count := 0
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf && r >= 0x20 && r != 0x7f:
+		case r < utf8.RuneSelf, unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar:
+			return false
+		}
+		count++
+	}
+	return count <= n
 }

@@ -173,7 +173,7 @@ func Parse(raw string) (Name, error) {
 	}
 	// Every accepted name must be a fixed point, so that Jitsi (and a
 	// second Parse) computes the same Safe from the URL we redirect to.
-	if !norm.NFKC.IsNormalString(display) || jsLower(display) != display {
+	if !(isASCII(display) || norm.NFKC.IsNormalString(display)) || jsLower(display) != display {
 		return Name{}, newError(CodeInvalidChar, "Room name contains characters that cannot be used; please use plain letters and digits.")
 	}
 	if display == "." || display == ".." {
@@ -473,4 +473,14 @@ func CheckPattern(pattern string) error {
 		return fmt.Errorf("contains characters that room names never have after normalisation; write %q", jsLower(norm.NFKC.String(pattern)))
 	}
 	return nil
+}
+
+// isASCII says s has only ASCII characters, which NFKC leaves as they are.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

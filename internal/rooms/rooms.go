@@ -47,6 +47,10 @@ var (
 	ErrStale    = store.ErrStale
 )
 
+// errNotRegistered is Lookup's answer for a room the cache knows is not
+// registered.
+var errNotRegistered = fmt.Errorf("rooms: room not registered: %w", ErrNotFound)
+
 // DefaultCacheTTL is the longest a Lookup answer is reused.
 const DefaultCacheTTL = time.Second
 
@@ -301,7 +305,9 @@ func (s *Service) Lookup(ctx context.Context, tenant, safeName string) (*Room, e
 	s.mu.RUnlock()
 	if ok && now.Sub(e.fetched) < s.opts.CacheTTL {
 		if e.room == nil {
-			return nil, fmt.Errorf("rooms: room %q (tenant %q): %w", safeName, tenant, ErrNotFound)
+			// Every /join of an unregistered room ends here: a fixed
+			// error, not one formatted per request.
+			return nil, errNotRegistered
 		}
 		return e.room, nil
 	}

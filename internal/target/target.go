@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
@@ -313,41 +314,51 @@ func (j *Jitsi) Tenant(raw string) (string, error) {
 // made only from the configured Jitsi origin and the validated tenant and
 // room, so no input can point a browser, or a token, at another host.
 func (j *Jitsi) RoomURL(t Target, jwt string) string {
-	path := "/"
-	if t.Tenant != "" {
-		path += t.Tenant + "/"
-	}
-	// Room.Safe is already percent-encoded the way Jitsi encodes it.
-	path += t.Room.Safe
-
-	var hash []string
-	query := ""
-	switch {
-	case jwt == "":
-	case j.TokenInFragment:
-		// Jitsi JSON-parses hash values: the token must be quoted.
-		hash = append(hash, `jwt=%22`+jwt+`%22`)
-	default:
-		query = "?jwt=" + jwt
+	scheme, host := j.URL.Scheme, j.URL.Host
+	if t.App == AppIOS || t.App == AppAndroid {
+		// The official apps register this scheme and rewrite it to https.
+		scheme = "org.jitsi.meet"
 	}
 	keys := make([]string, 0, len(t.Config))
 	for k := range t.Config {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+
+	// Built in one buffer: this is every /join's answer.
+	var b strings.Builder
+	b.Grow(len(scheme) + 3 + len(host) + 2 + len(t.Tenant) + len(t.Room.Safe) + 8 + len(jwt) + 32*len(keys))
+	b.WriteString(scheme)
+	b.WriteString("://")
+	b.WriteString(host)
+	b.WriteByte('/')
+	if t.Tenant != "" {
+		b.WriteString(t.Tenant)
+		b.WriteByte('/')
+	}
+	// Room.Safe is already percent-encoded the way Jitsi encodes it.
+	b.WriteString(t.Room.Safe)
+	sep := byte('#')
+	switch {
+	case jwt == "":
+	case j.TokenInFragment:
+		// Jitsi JSON-parses hash values: the token must be quoted.
+		b.WriteString(`#jwt=%22`)
+		b.WriteString(jwt)
+		b.WriteString(`%22`)
+		sep = '&'
+	default:
+		b.WriteString("?jwt=")
+		b.WriteString(jwt)
+	}
 	for _, k := range keys {
-		hash = append(hash, fmt.Sprintf("%s=%t", k, t.Config[k]))
+		b.WriteByte(sep)
+		sep = '&'
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(strconv.FormatBool(t.Config[k]))
 	}
-	scheme, host := j.URL.Scheme, j.URL.Host
-	if t.App == AppIOS || t.App == AppAndroid {
-		// The official apps register this scheme and rewrite it to https.
-		scheme = "org.jitsi.meet"
-	}
-	u := scheme + "://" + host + path + query
-	if len(hash) > 0 {
-		u += "#" + strings.Join(hash, "&")
-	}
-	return u
+	return b.String()
 }
 
 // ElectronURL is the jitsi-meet:// deep link for the desktop app.

@@ -20,6 +20,7 @@ import (
 	"hash"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -112,11 +113,19 @@ type Signer struct {
 	// header is base64url(header JSON) + ".", computed once: it is the
 	// same for every token.
 	header string
-	// macs holds keyed HMAC-SHA256 states for HS256 (nil for RS256):
-	// hmac.New hashes the key into the inner and outer pads and allocates
-	// both digests, per token with golang-jwt's Sign; a pooled state only
-	// needs a Reset.
+	// macs holds keyed HMAC-SHA256 states (*macState) for HS256 (nil
+	// for RS256): hmac.New hashes the key into the inner and outer pads
+	// and allocates both digests, per token with golang-jwt's Sign; a
+	// pooled state only needs a Reset.
 	macs *sync.Pool
+	// sigLen is the signature's length in bytes.
+	sigLen int
+}
+
+// macState is a keyed HMAC-SHA256 and room for its sum.
+type macState struct {
+	mac hash.Hash
+	sum [sha256.Size]byte
 }
 
 // NewHS256 returns a signer for prosody's app_secret mode.
@@ -130,7 +139,8 @@ func NewHS256(secret []byte) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.macs = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
+	s.macs = &sync.Pool{New: func() any { return &macState{mac: hmac.New(sha256.New, key)} }}
+	s.sigLen = sha256.Size
 	return s, nil
 }
 
@@ -151,7 +161,12 @@ func NewRS256(key *rsa.PrivateKey, keyID string) (*Signer, error) {
 		return nil, fmt.Errorf("token: invalid RSA key: %w", err)
 	}
 	key.Precompute()
-	return newSigner(jwt.SigningMethodRS256, key, keyID)
+	s, err := newSigner(jwt.SigningMethodRS256, key, keyID)
+	if err != nil {
+		return nil, err
+	}
+	s.sigLen = key.Size()
+	return s, nil
 }
 
 // PublicKey is the RS256 public key, nil for HS256.
@@ -211,7 +226,7 @@ func (s *Signer) Mint(c Claims) (string, error) {
 		return "", err
 	}
 	iat := c.IssuedAt.Unix()
-	payload, err := json.Marshal(&wireClaims{
+	wire := wireClaims{
 		Issuer:    c.Issuer,
 		Audience:  c.Audience,
 		Subject:   c.Subject,
@@ -220,30 +235,36 @@ func (s *Signer) Mint(c Claims) (string, error) {
 		NotBefore: iat - int64(NotBeforeSkew/time.Second),
 		ExpiresAt: c.ExpiresAt.Unix(),
 		Context:   c.Context,
-	})
-	if err != nil {
-		return "", fmt.Errorf("token: encode claims: %w", err)
 	}
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(512))
+	// The payload JSON goes to a stack buffer (a typical one is about 400
+	// bytes); the token is built in one allocation of its exact size.
+	var scratch [1024]byte
+	payload := appendPayload(scratch[:0], &wire)
+	buf := make([]byte, 0, len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(s.sigLen))
 	buf = append(buf, s.header...)
 	buf = enc.AppendEncode(buf, payload)
-	var sig []byte
 	if s.macs != nil {
 		// HS256: the same HMAC-SHA256 as jwt.SigningMethodHS256.Sign
 		// (the token test verifies with golang-jwt).
-		mac := s.macs.Get().(hash.Hash)
-		mac.Reset()
-		mac.Write(buf)
-		var sum [sha256.Size]byte
-		sig = mac.Sum(sum[:0])
-		s.macs.Put(mac)
-	} else if sig, err = s.method.Sign(string(buf), s.key); err != nil {
-		return "", fmt.Errorf("token: sign %s: %w", s.method.Alg(), err)
+		st := s.macs.Get().(*macState)
+		st.mac.Reset()
+		st.mac.Write(buf)
+		sig := st.mac.Sum(st.sum[:0])
+		buf = append(buf, '.')
+		buf = enc.AppendEncode(buf, sig)
+		s.macs.Put(st)
+	} else {
+		sig, err := s.method.Sign(string(buf), s.key)
+		if err != nil {
+			return "", fmt.Errorf("token: sign %s: %w", s.method.Alg(), err)
+		}
+		buf = append(buf, '.')
+		buf = enc.AppendEncode(buf, sig)
 	}
-	buf = append(buf, '.')
-	buf = enc.AppendEncode(buf, sig)
-	return string(buf), nil
+	// buf is not touched again: the token shares its bytes, as
+	// strings.Builder does.
+	return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
 }
 
 func (c *Claims) validate() error {
