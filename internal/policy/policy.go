@@ -46,6 +46,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -558,10 +559,7 @@ func (c *compiledRule) decide() Decision {
 		d.Lobby = &v
 	}
 	if c.features != nil {
-		d.Features = make(map[string]bool, len(c.features))
-		for k, v := range c.features {
-			d.Features[k] = v
-		}
+		d.Features = maps.Clone(c.features)
 	}
 	return d
 }

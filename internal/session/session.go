@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"slices"
 	"strings"
 	"time"
@@ -395,12 +396,12 @@ func (j *jar) clearNamed(w http.ResponseWriter, name string) {
 // wraps ErrNoSession.
 func (m *Manager) Load(r *http.Request) (User, error) {
 	var w userWire
-	cookies := r.CookiesNamed(m.user.name)
 	cached := false
-	if len(cookies) == 1 {
-		w, cached = m.decoded.get(cookies[0].Value)
+	if v, ok := soleCookie(r, m.user.name); ok {
+		w, cached = m.decoded.get(v)
 	}
 	if !cached {
+		cookies := r.CookiesNamed(m.user.name)
 		if err := m.user.load(m.user.name, cookies, &w); err != nil {
 			return User{}, err
 		}
@@ -421,6 +422,33 @@ func (m *Manager) Load(r *http.Request) (User, error) {
 		IssuedAt:  time.Unix(w.IssuedAt, 0),
 		ExpiresAt: time.Unix(w.Expires, 0),
 	}, nil
+}
+
+// soleCookie finds the value of the request's one cookie called name
+// without net/http's parse into Cookie values (two allocations on every
+// /join): parts and names are trimmed and a quoted value unquoted as
+// net/http does.
+// It checks nothing else, so its answer is only used as a key of the
+// decoded cache, whose keys are values net/http read and securecookie
+// verified; ok is false when the header has none or several.
+func soleCookie(r *http.Request, name string) (value string, ok bool) {
+	n := 0
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			k, v, _ := strings.Cut(textproto.TrimString(part), "=")
+			if textproto.TrimString(k) != name {
+				continue
+			}
+			if n++; n > 1 {
+				return "", false
+			}
+			value = v
+			if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+				value = value[1 : len(value)-1]
+			}
+		}
+	}
+	return value, n == 1
 }
 
 // Lifetime is how long a login lasts.

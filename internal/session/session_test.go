@@ -747,3 +747,38 @@ func TestFlowsStartedInOneSecond(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSoleCookie holds soleCookie to net/http's reading of the same header:
+// when net/http finds several cookies of the name soleCookie finds no sole
+// one, and when both find one they read the same value. (soleCookie may
+// find a value net/http drops as invalid; such a value was never verified,
+// so it is never a key of the decoded cache.)
+func FuzzSoleCookie(f *testing.F) {
+	for _, h := range []string{
+		"jitsi_gate=abc", "a=1; jitsi_gate=abc; b=2", " jitsi_gate = abc ", `jitsi_gate="abc"`,
+		"jitsi_gate=abc; jitsi_gate=def", "jitsi_gate=", "jitsi_gate_flow_x=1", `jitsi_gate="`, "jitsi_gate=a b",
+	} {
+		f.Add(h, "")
+	}
+	f.Fuzz(func(t *testing.T, line1, line2 string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header["Cookie"] = []string{line1}
+		if line2 != "" {
+			r.Header["Cookie"] = append(r.Header["Cookie"], line2)
+		}
+		got, ok := soleCookie(r, "jitsi_gate")
+		std := r.CookiesNamed("jitsi_gate")
+		switch {
+		case len(std) > 1 && ok:
+			t.Fatalf("soleCookie found one (%q) where net/http finds %d", got, len(std))
+		case len(std) == 1 && ok && got != std[0].Value:
+			t.Fatalf("soleCookie read %q, net/http %q", got, std[0].Value)
+		case len(std) == 1 && !ok:
+			// Allowed (several that net/http partly drops), but not for
+			// a header with a single well-formed cookie.
+			if line2 == "" && strings.Count(line1, "jitsi_gate") == 1 {
+				t.Fatalf("soleCookie missed the cookie net/http reads as %q", std[0].Value)
+			}
+		}
+	})
+}

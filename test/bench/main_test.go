@@ -34,10 +34,10 @@ func TestBenchSmoke(t *testing.T) {
 		t.Fatalf("bench: %v\n%s", err, out.String())
 	}
 	report := out.String()
-	row := regexp.MustCompile(`(?m)^  (bare 302|/join HS256|/join RS256|/join room)\s+(\d+)\s+([\d.]+)×\s+([\d.]+)ms\s+([\d.]+)ms\s+([\d.]+)×$`)
+	row := regexp.MustCompile(`(?m)^  (bare 302|/join HS256|/join RS256|/join room|floor)\s+(\d+)\s+([\d.]+)×\s+([\d.]+)ms\s+([\d.]+)ms\s+([\d.]+)×$`)
 	rows := row.FindAllStringSubmatch(report, -1)
-	if len(rows) != 4 {
-		t.Fatalf("want 4 median rows (bare, HS256, RS256, room), got %d:\n%s", len(rows), report)
+	if len(rows) != 5 {
+		t.Fatalf("want 5 median rows (bare, HS256, floor, RS256, room), got %d:\n%s", len(rows), report)
 	}
 	for _, r := range rows {
 		rps, _ := strconv.Atoi(r[2])
@@ -58,7 +58,8 @@ func TestBenchSmoke(t *testing.T) {
 		t.Errorf("%d reservation requests measured, want 20", n)
 	}
 	for _, want := range []string{"raw RSA-2048 PKCS#1 v1.5 SHA-256 signature", "/join HS256 req/s ≥ 0.6× bare", "RS256 mint ≤ 1.1× raw RSA",
-		"/join room ≤ 1.2× rule-only", "reservation POST p99 < 5.00ms", "/join on a registered room costs"} {
+		"/join room ≤ 1.2× rule-only", "reservation POST p99 < 5.00ms", "/join on a registered room costs",
+		"floor (the gateway's /healthz, same cookie and middleware)"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
