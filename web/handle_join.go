@@ -172,7 +172,7 @@ func auditToken(log *slog.Logger, r *http.Request, u session.User, g grant.Grant
 	rec.AddAttrs(slog.String("backend", u.Backend), slog.String("user", u.Subject),
 		slog.String("username", u.Username), slog.String("rule", g.Decision.Rule), slog.String("role", string(g.Decision.Role)),
 		slog.String("room", t.Room.Safe), slog.String("tenant", t.Tenant), slog.String("sub", g.Claims.Subject),
-		slog.Time("expires", g.Claims.ExpiresAt.UTC()), slog.String("client", cl.ip(r)))
+		slog.String("expires", g.Claims.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")), slog.String("client", cl.ip(r)))
 	_ = h.Handle(ctx, rec) // nowhere to report a failing log output
 }
 

@@ -48,7 +48,7 @@ var (
 )
 
 // errNotRegistered is Lookup's answer for a room the cache knows is not
-// registered.
+// registered. It names no room: callers only test it with errors.Is.
 var errNotRegistered = fmt.Errorf("rooms: room not registered: %w", ErrNotFound)
 
 // DefaultCacheTTL is the longest a Lookup answer is reused.

@@ -432,8 +432,18 @@ func (m *Manager) Load(r *http.Request) (User, error) {
 // decoded cache, whose keys are values net/http read and securecookie
 // verified; ok is false when the header has none or several.
 func soleCookie(r *http.Request, name string) (value string, ok bool) {
+	lines := r.Header["Cookie"]
+	parts := 0
+	for _, line := range lines {
+		parts += strings.Count(line, ";") + 1
+	}
+	if parts > maxSoleCookieParts {
+		// net/http reads no cookie at all beyond its limit (3000 by
+		// default, GODEBUG httpcookiemaxnum): leave such headers to it.
+		return "", false
+	}
 	n := 0
-	for _, line := range r.Header["Cookie"] {
+	for _, line := range lines {
 		for part := range strings.SplitSeq(line, ";") {
 			k, v, _ := strings.Cut(textproto.TrimString(part), "=")
 			if textproto.TrimString(k) != name {
@@ -450,6 +460,11 @@ func soleCookie(r *http.Request, name string) (value string, ok bool) {
 	}
 	return value, n == 1
 }
+
+// maxSoleCookieParts bounds the headers soleCookie reads. The gateway's
+// own cookies are a handful (web's ownCookies middleware drops the rest),
+// so the bound is far below any cookie limit net/http may be given.
+const maxSoleCookieParts = 64
 
 // Lifetime is how long a login lasts.
 func (m *Manager) Lifetime() time.Duration { return m.lifetime }
