@@ -91,7 +91,7 @@ main() {
 	say "static build + healthcheck (test/build-static.sh, the Dockerfile's build command)"
 	bash "$REPO_ROOT/test/build-static.sh"
 	# A module of its own: Helm's dependencies stay out of the main go.mod.
-	say "helm chart (test/helm: helm template with default and multi-replica values)"
+	say "helm chart (test/helm: helm template with default and multi-replica values; check-config on the rendered config)"
 	(cd "$REPO_ROOT/test/helm" && go vet ./... && go test -count=1 ./...)
 	[[ $vet == ok ]] || { say "go vet FAILED (see above); tests passed"; return 1; }
 	STATUS=0

@@ -1,6 +1,7 @@
 // Package helm renders the chart in docs/examples/kubernetes/helm with
 // Helm's own Go packages (what `helm template` runs) and checks the
-// objects. It is a module of its own so the gateway's go.mod does not
+// objects, and the rendered config with the gateway's check-config
+// (checkconfig_test.go). It is a module of its own so the gateway's go.mod does not
 // carry Helm's dependencies; test/all.sh runs it.
 package helm
 
