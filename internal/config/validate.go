@@ -569,10 +569,15 @@ func (c *Config) validateRules(v *collector) {
 			v.add(p+".role", "is required", "owner (moderator), member or deny")
 		default:
 			hint := "owner (moderator), member or deny"
-			if r.Role == "moderator" {
+			switch {
+			case r.Role == "moderator":
 				hint = "write owner: owners are Jitsi's moderators"
-			} else if s := closest(r.Role, []string{"owner", "member", "deny"}); s != "" {
-				hint = fmt.Sprintf("did you mean %q?", s)
+			case r.Role == "admin" || r.Role == "manage_rooms":
+				hint = fmt.Sprintf("%s is a flag beside the role: role: owner (or member) and %s: true", r.Role, r.Role)
+			default:
+				if s := closest(r.Role, []string{"owner", "member", "deny"}); s != "" {
+					hint = fmt.Sprintf("did you mean %q?", s)
+				}
 			}
 			v.add(p+".role", fmt.Sprintf("%q is not a role", r.Role), hint)
 		}

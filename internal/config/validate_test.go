@@ -258,6 +258,7 @@ func TestValidate(t *testing.T) {
 		{"rule name missing", func(c *Config, _ string) { c.Rules[0].Name = "" }, "rules[0].name", "is required", ""},
 		{"rule name duplicate", func(c *Config, _ string) { c.Rules[1].Name = "teachers" }, "rules[1].name", "also the name of rules[0]", ""},
 		{"rule role moderator", func(c *Config, _ string) { c.Rules[0].Role = "moderator" }, "rules[0].role", "not a role", "write owner"},
+		{"rule role admin", func(c *Config, _ string) { c.Rules[0].Role = "admin" }, "rules[0].role", "not a role", "admin: true"},
 		{"rule role missing", func(c *Config, _ string) { c.Rules[0].Role = "" }, "rules[0].role", "is required", ""},
 		{"rule unknown backend", func(c *Config, _ string) { c.Rules[0].Match.Backends = []string{"locl"} }, "rules[0].match.backends[0]", `no backend with id "locl"`, `did you mean "local"?`},
 		{"rule empty group", func(c *Config, _ string) { c.Rules[0].Match.Groups = []string{""} }, "rules[0].match.groups[0]", "is empty", ""},
