@@ -11,13 +11,19 @@ import (
 // sqliteMigrationLock serialises migrations on one SQLite file, like the
 // advisory lock does on PostgreSQL, so that two Stores opened on the same
 // file at the same moment do not both try to apply a migration. It takes an
-// exclusive lock on the database file itself (see lockFile): released by the
-// kernel if the process dies, and independent of the byte-range locks SQLite
-// uses on the same file.
+// exclusive lock (see tryLockFile) on a file of its own beside the database,
+// <database>-migrate.lock, released by the kernel if the process dies. Not
+// on the database file: closing any descriptor of that file would drop the
+// POSIX locks SQLite's own connections in this process hold on it, and
+// another process could then take itself for the last one and remove the
+// WAL under them.
 type sqliteMigrationLock struct {
-	path string
+	path string // the database file
 	f    *os.File
 }
+
+// lockPath is the lock file of the database at path.
+func (l *sqliteMigrationLock) lockPath() string { return l.path + "-migrate.lock" }
 
 // sqliteLockPoll is how often a waiting Store retries the lock.
 const sqliteLockPoll = 20 * time.Millisecond
@@ -28,7 +34,7 @@ const sqliteLockTimeout = 10 * time.Minute
 // SessionLock implements goose's lock.SessionLocker; the connection is not
 // needed.
 func (l *sqliteMigrationLock) SessionLock(ctx context.Context, _ *sql.Conn) error {
-	f, err := os.OpenFile(l.path, os.O_RDWR, 0)
+	f, err := os.OpenFile(l.lockPath(), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
