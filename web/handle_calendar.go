@@ -59,7 +59,7 @@ func handleCalendarPage(s *site, feeds *calfeed.Service) http.Handler {
 		}
 		addr, err := feeds.Address(r.Context(), u.Identity)
 		if err != nil {
-			s.handleError(w, r, err, "")
+			s.storeUnavailable(w, r, s.path("/calendar"), "calendar feed unavailable", err, "user", u.Subject)
 			return
 		}
 		data := calendarPage{FeedURL: addr.URL, RenewAction: s.path("/calendar/new"),
@@ -85,7 +85,7 @@ func handleCalendarRenew(s *site, feeds *calfeed.Service) http.Handler {
 			return
 		}
 		if _, err := feeds.Renew(r.Context(), u.Identity); err != nil {
-			s.handleError(w, r, err, "")
+			s.storeUnavailable(w, r, s.path("/calendar"), "calendar feed not renewed", err, "user", u.Subject)
 			return
 		}
 		s.log.InfoContext(r.Context(), "calendar feed address renewed", "backend", u.Backend, "user", u.Username)

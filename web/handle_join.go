@@ -99,8 +99,7 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 			s.handleError(w, r, fmt.Errorf("mint token: %w", err), s.path("/"))
 			return
 		}
-		auditToken(s.log, r, u, g, t, cl)
-		s.metrics.TokenIssued(d.Rule, string(d.Role))
+		tokenIssued(s, r, u, g, t, cl)
 
 		dest := jitsi.RoomURL(t, jwt)
 		switch {
@@ -157,14 +156,16 @@ func renderClosed(s *site, w http.ResponseWriter, r *http.Request, u *session.Us
 	s.render(w, r, http.StatusForbidden, "closed", "closed.heading", u, p)
 }
 
-// auditToken is the audit line: who got which rights where. Never the
-// token. It is written for every token, so it uses typed attributes
-// (key-value pairs as ...any cost an allocation each) and a record
-// without a caller PC (Logger.LogAttrs walks the stack for one; the
-// gateway's log never shows the source).
-func auditToken(log *slog.Logger, r *http.Request, u session.User, g grant.Grant, t target.Target, cl clients) {
+// tokenIssued records a token of /join or the inline sign-in: the
+// metric, and the audit line (who got which rights where, never the
+// token). The line is written for every token, so it uses typed attributes
+// (key-value pairs as ...any cost an allocation each) and a record without
+// a caller PC (Logger.LogAttrs walks the stack for one; the gateway's log
+// never shows the source).
+func tokenIssued(s *site, r *http.Request, u session.User, g grant.Grant, t target.Target, cl clients) {
+	s.metrics.TokenIssued(g.Decision.Rule, string(g.Decision.Role))
 	ctx := r.Context()
-	h := log.Handler()
+	h := s.log.Handler()
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}

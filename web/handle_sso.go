@@ -137,7 +137,7 @@ func handleSSOToken(s *site, jitsi *target.Jitsi, srv *sso.Server, cl clients) h
 // auditSSOToken is the audit line of the token endpoint, like /join's.
 func auditSSOToken(s *site, r *http.Request, is sso.Issued, cl clients) {
 	u := session.User{Identity: is.Identity}
-	auditToken(s.log, r, u, is.Grant, is.Target, cl)
+	tokenIssued(s, r, u, is.Grant, is.Target, cl)
 	s.log.InfoContext(r.Context(), "sso: tokens issued", "grant_type", is.GrantType, "sso_client", is.ClientID,
 		"user", is.Identity.Subject, "expires_in", is.Response.ExpiresIn)
 }

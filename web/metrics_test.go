@@ -33,6 +33,24 @@ func loginsOf(t *testing.T, m *metrics.Metrics, backend string) map[string]float
 	return out
 }
 
+// counterSum adds up every series of the counter name.
+func counterSum(t *testing.T, m *metrics.Metrics, name string) float64 {
+	t.Helper()
+	fams, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, f := range fams {
+		if f.GetName() == name {
+			for _, s := range f.GetMetric() {
+				sum += s.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
 // TestProviderLoginResults: each way a provider login ends is counted once,
 // with the result operators alert on; a callback that belongs to no login
 // of the browser is not a login.

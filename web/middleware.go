@@ -144,7 +144,7 @@ func crossOriginFor(s *site, next http.Handler) http.Handler {
 	// for the Jitsi origin itself (handle_sso.go).
 	cop.AddInsecureBypassPattern("POST " + s.path("/sso/token"))
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.log.WarnContext(r.Context(), "cross-origin request refused", "path", r.URL.Path,
+		s.log.WarnContext(r.Context(), "cross-origin request refused", "path", logPath(r.URL.Path),
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		if s.isAPI(r) {
 			writeAPIError(w, http.StatusForbidden, "", "requests from another site may not change rooms")
@@ -193,7 +193,7 @@ func ownCookiesWith(s *site, cl clients, prefixes []string, next http.Handler) h
 			size += len(l)
 		}
 		if size > maxCookieHeaderBytes {
-			s.log.WarnContext(r.Context(), "request refused: Cookie header too large", "path", r.URL.Path,
+			s.log.WarnContext(r.Context(), "request refused: Cookie header too large", "path", logPath(r.URL.Path),
 				"bytes", size, "limit", maxCookieHeaderBytes, "client", cl.ip(r))
 			s.fail(w, withCookieHeader(r, ""), http.StatusRequestHeaderFieldsTooLarge, s.path("/"), "error.cookies_too_large")
 			return

@@ -131,7 +131,7 @@ func (s *site) handleError(w http.ResponseWriter, r *http.Request, err error, re
 	var pe *auth.ProviderError
 	switch {
 	case errors.As(err, &te):
-		s.log.InfoContext(ctx, "bad request", "path", r.URL.Path, "err", err)
+		s.log.InfoContext(ctx, "bad request", "path", logPath(r.URL.Path), "err", err)
 		s.fail(w, r, http.StatusBadRequest, retry, te.Key, te.Args...)
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		s.fail(w, r, http.StatusUnauthorized, retry, "error.invalid_credentials")
@@ -147,7 +147,7 @@ func (s *site) handleError(w http.ResponseWriter, r *http.Request, err error, re
 		w.Header().Set("Retry-After", "30")
 		s.fail(w, r, http.StatusServiceUnavailable, retry, "error.unavailable")
 	default:
-		s.log.ErrorContext(ctx, "internal error", "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(ctx, "internal error", "path", logPath(r.URL.Path), "err", err)
 		s.fail(w, r, http.StatusInternalServerError, retry, "error.internal")
 	}
 }

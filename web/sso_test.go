@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/oidc"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/oidc/oidctest"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
@@ -44,8 +45,9 @@ const (
 )
 
 type ssoHarness struct {
-	url string
-	idp *oidctest.Provider
+	url     string
+	idp     *oidctest.Provider
+	metrics *metrics.Metrics
 }
 
 func newSSOHarness(t *testing.T) *ssoHarness {
@@ -54,6 +56,10 @@ func newSSOHarness(t *testing.T) *ssoHarness {
 	t.Cleanup(srv.Close)
 	publicURL, _ := url.Parse(srv.URL)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m, err := metrics.New(metrics.Options{Backends: []string{"idp", "demo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	idp := oidctest.New(t)
 	oa, err := oidc.New(oidc.Config{ID: "idp", Label: "School IdP", Issuer: idp.Issuer(), ClientID: oidctest.ClientID,
@@ -103,12 +109,12 @@ func newSSOHarness(t *testing.T) *ssoHarness {
 		RateLimit: web.RateLimitOptions{PerUser: 5, PerIP: 100, Window: time.Minute}, Version: "test",
 	}, web.Deps{Logger: logger, Passwords: []auth.PasswordAuthenticator{sa}, Redirects: []auth.RedirectAuthenticator{oa},
 		Grants: grants, Logins: logins, Signer: signer, Sessions: sessions, SSO: inline,
-		Templates: templates.FS(), Static: staticfiles.FS()})
+		Templates: templates.FS(), Static: staticfiles.FS(), Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = handler
-	return &ssoHarness{url: srv.URL, idp: idp}
+	return &ssoHarness{url: srv.URL, idp: idp, metrics: m}
 }
 
 func ssoAuthorizeURL(base, state string) string {
@@ -185,6 +191,9 @@ func TestSSOPasswordLoginInThePopupThenRefreshThenLogout(t *testing.T) {
 	tok, err := verifier().Verify(context.Background(), body["access_token"].(string))
 	if err != nil || tok.CheckRoom("mathe", "") != nil || !tok.Owner() {
 		t.Fatalf("access token: %v", err)
+	}
+	if n := counterSum(t, h.metrics, "jitsi_gate_tokens_issued_total"); n != 1 {
+		t.Errorf("jitsi_gate_tokens_issued_total = %v after one inline sign-in, want 1", n)
 	}
 	idToken := body["id_token"].(string)
 	claims, _ := base64.RawURLEncoding.DecodeString(strings.Split(idToken, ".")[1])
