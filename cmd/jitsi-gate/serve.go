@@ -20,9 +20,10 @@ const (
 	idleTimeout       = 2 * time.Minute
 )
 
-// pruneLogins deletes the records of logins that ended more than a day
-// ago, once an hour (every replica does it; the delete is idempotent).
-func pruneLogins(ctx context.Context, g *gateway, logger *slog.Logger) {
+// pruneStore deletes, once an hour, the records of logins and of inline
+// sign-in grants (codes, refresh tokens) that ended more than a day ago.
+// Every replica does it; the deletes are idempotent.
+func pruneStore(ctx context.Context, g *gateway, logger *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -30,11 +31,19 @@ func pruneLogins(ctx context.Context, g *gateway, logger *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			n, err := g.store.DeleteExpiredSessions(ctx, now.Add(-24*time.Hour))
-			if err != nil && ctx.Err() == nil {
-				logger.WarnContext(ctx, "pruning ended logins", "err", err)
-			} else if n > 0 {
-				logger.InfoContext(ctx, "pruned ended logins", "count", n)
+			for _, p := range []struct {
+				what  string
+				prune func(context.Context, time.Time) (int64, error)
+			}{
+				{"ended logins", g.store.DeleteExpiredSessions},
+				{"ended sign-in grants", g.store.DeleteExpiredSSOGrants},
+			} {
+				n, err := p.prune(ctx, now.Add(-24*time.Hour))
+				if err != nil && ctx.Err() == nil {
+					logger.WarnContext(ctx, "pruning "+p.what, "err", err)
+				} else if n > 0 {
+					logger.InfoContext(ctx, "pruned "+p.what, "count", n)
+				}
 			}
 		}
 	}
@@ -69,7 +78,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		// Discovery in the background: pages work while a provider is down.
 		o.Start(ctx)
 	}
-	go pruneLogins(ctx, g, logger)
+	go pruneStore(ctx, g, logger)
 
 	addr := cfg.Server.Listen
 	if *listen != "" {
