@@ -507,6 +507,37 @@ func TestUsernameAttribute(t *testing.T) {
 	}
 }
 
+// TestRefreshFindsTheUserAgain: Refresh looks a signed-in user up by the
+// username the login read from username_attribute, also when that is not
+// the attribute the filter compares (the login is typed as uid, the
+// username is the mail address), and an unknown username is gone.
+func TestRefreshFindsTheUserAgain(t *testing.T) {
+	env := testenv.LDAP(t)
+	for _, attr := range []string{"", "mail"} {
+		t.Run("username_attribute="+attr, func(t *testing.T) {
+			cfg := schoolConfig(env)
+			cfg.UserSearch.UsernameAttribute = attr
+			a := newAuth(t, cfg)
+			id, err := a.Login(context.Background(), "student2", "student2pass")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := a.Refresh(context.Background(), id)
+			if err != nil {
+				t.Fatalf("Refresh(%q): %v", id.Username, err)
+			}
+			if fresh.Subject != id.Subject || fresh.Username != id.Username || !sameGroups(fresh.Groups, id.Groups) {
+				t.Errorf("Refresh = %+v, want the login's identity %+v", fresh, id)
+			}
+			gone := id
+			gone.Username = "nobody-" + id.Username
+			if _, err := a.Refresh(context.Background(), gone); !errors.Is(err, auth.ErrInvalidCredentials) {
+				t.Errorf("Refresh of an unknown user: %v, want ErrInvalidCredentials", err)
+			}
+		})
+	}
+}
+
 func TestReadyAgainstSlapd(t *testing.T) {
 	env := testenv.LDAP(t)
 	if err := newAuth(t, schoolConfig(env)).Ready(context.Background()); err != nil {

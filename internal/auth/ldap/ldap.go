@@ -25,6 +25,8 @@ type Authenticator struct {
 	log *slog.Logger
 	// userAttrs are the attributes a login reads from the user entry.
 	userAttrs []string
+	// refreshFilter finds a signed-in user again by username (Refresh).
+	refreshFilter string
 	// ready caches the last readiness probe (see Ready).
 	ready readiness
 }
@@ -53,6 +55,12 @@ func New(cfg Config, logger *slog.Logger) (*Authenticator, error) {
 	a := &Authenticator{s: s, log: logger.With("backend", s.ID)}
 	us := s.UserSearch
 	a.userAttrs = uniqueNonEmpty(us.IDAttribute, us.UsernameAttribute, us.NameAttribute, "cn", us.EmailAttribute, s.MemberOfAttribute)
+	// Refresh knows the username as the directory stores it in
+	// username_attribute, which need not be what the filter compares
+	// (filter sAMAccountName, username userPrincipalName): it keeps the
+	// filter's other conditions and matches on that attribute.
+	a.refreshFilter = "(&" + strings.ReplaceAll(us.Filter, UsernamePlaceholder, "*") +
+		"(" + us.UsernameAttribute + "=" + UsernamePlaceholder + "))"
 	return a, nil
 }
 
@@ -125,8 +133,13 @@ func (a *Authenticator) login(ctx context.Context, username, password string) (a
 
 // findUser runs the user search and insists on exactly one entry.
 func (a *Authenticator) findUser(ctx context.Context, se *session, username string, attrs []string) (*goldap.Entry, error) {
+	return a.findUserWith(ctx, se, a.s.UserSearch.Filter, username, attrs)
+}
+
+// findUserWith is findUser with another filter template.
+func (a *Authenticator) findUserWith(ctx context.Context, se *session, tmpl, username string, attrs []string) (*goldap.Entry, error) {
 	us := a.s.UserSearch
-	filter := buildFilter(us.Filter, UsernamePlaceholder, username)
+	filter := buildFilter(tmpl, UsernamePlaceholder, username)
 	req := goldap.NewSearchRequest(us.BaseDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases,
 		2, se.timeLimit(), false, filter, attrs, nil)
 	res, err := se.search(req)
@@ -278,7 +291,7 @@ func (a *Authenticator) Refresh(ctx context.Context, id auth.Identity) (auth.Ide
 	if err := se.bindService(); err != nil {
 		return auth.Identity{}, err
 	}
-	entry, err := a.findUser(ctx, se, id.Username, a.userAttrs)
+	entry, err := a.findUserWith(ctx, se, a.refreshFilter, id.Username, a.userAttrs)
 	if err != nil {
 		return auth.Identity{}, err
 	}
