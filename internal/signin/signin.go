@@ -39,6 +39,10 @@ const (
 	DefaultRefreshGroups = 15 * time.Minute
 	DefaultCacheTTL      = time.Second
 	maxCacheEntries      = 100000
+	// refreshRetry is how long a login keeps its groups after a refresh
+	// failed before the backend is asked again, so that a hung directory
+	// does not hold up every request of every due login.
+	refreshRetry = 30 * time.Second
 )
 
 var (
@@ -71,6 +75,8 @@ type Keeper struct {
 	o     Options
 	mu    sync.Mutex
 	cache map[string]cached // by login id
+	// retryAt: logins whose refresh failed, and when to try again.
+	retryAt map[string]time.Time
 }
 
 type cached struct {
@@ -102,7 +108,7 @@ func New(o Options) (*Keeper, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Keeper{o: o, cache: make(map[string]cached)}, nil
+	return &Keeper{o: o, cache: make(map[string]cached), retryAt: make(map[string]time.Time)}, nil
 }
 
 // Start records a login of id until expires and returns the login id to
@@ -158,7 +164,8 @@ func (k *Keeper) Check(ctx context.Context, sid string, id auth.Identity) (fresh
 	// (a directory may list more than a cookie holds), and a refresh on
 	// another replica counts here too.
 	id.Groups = slices.Clone(c.groups)
-	if now.Sub(c.checkedAt) < k.o.RefreshGroups {
+	age := now.Sub(c.checkedAt)
+	if age < k.o.RefreshGroups || (age < 2*k.o.RefreshGroups && k.waiting(sid, now)) {
 		return id, false, nil
 	}
 	r, ok := k.o.Refreshers[id.Backend]
@@ -173,13 +180,14 @@ func (k *Keeper) Check(ctx context.Context, sid string, id auth.Identity) (fresh
 			k.o.Log.WarnContext(ctx, "login not revoked", "err", rerr)
 		}
 		return auth.Identity{}, false, fmt.Errorf("%w: %w", ErrEnded, err)
-	case err != nil && now.Sub(c.checkedAt) < 2*k.o.RefreshGroups:
+	case err != nil && age < 2*k.o.RefreshGroups:
 		k.o.Log.WarnContext(ctx, "login groups not refreshed, keeping the old ones", "backend", id.Backend,
-			"user", id.Subject, "err", err)
+			"user", id.Subject, "retry_in", refreshRetry, "err", err)
+		k.retryLater(sid, now.Add(refreshRetry))
 		return id, changed, nil
 	case err != nil:
 		return auth.Identity{}, false, fmt.Errorf("signin: groups of %s/%s not refreshed for %s: %w: %w",
-			id.Backend, id.Subject, now.Sub(c.checkedAt).Round(time.Second), auth.ErrUnavailable, err)
+			id.Backend, id.Subject, age.Round(time.Second), auth.ErrUnavailable, err)
 	}
 	if err := k.o.Records.TouchSessionGroups(ctx, sid, next.Groups, now); err != nil {
 		return auth.Identity{}, false, fmt.Errorf("signin: save refreshed groups: %w", err)
@@ -240,5 +248,24 @@ func (k *Keeper) lookup(ctx context.Context, sid string, now time.Time) (cached,
 func (k *Keeper) forget(sid string) {
 	k.mu.Lock()
 	delete(k.cache, sid)
+	delete(k.retryAt, sid)
+	k.mu.Unlock()
+}
+
+// waiting says a refresh of sid failed and is not to be tried before a
+// later time.
+func (k *Keeper) waiting(sid string, now time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	at, ok := k.retryAt[sid]
+	return ok && now.Before(at)
+}
+
+func (k *Keeper) retryLater(sid string, at time.Time) {
+	k.mu.Lock()
+	if len(k.retryAt) >= maxCacheEntries {
+		clear(k.retryAt) // a cleared entry only costs one early retry
+	}
+	k.retryAt[sid] = at
 	k.mu.Unlock()
 }

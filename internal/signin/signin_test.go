@@ -228,3 +228,27 @@ func TestStaleGroupsAreNotKeptForever(t *testing.T) {
 		t.Errorf("directory back: %v %v", id.Groups, err)
 	}
 }
+
+// TestFailedRefreshWaitsBeforeAskingAgain: while the directory is down, a
+// login whose refresh just failed keeps its groups without asking again for
+// refreshRetry, then asks again.
+func TestFailedRefreshWaitsBeforeAskingAgain(t *testing.T) {
+	k, _, clk, dir := setup(t)
+	ctx := context.Background()
+	sid, _ := k.Start(ctx, tina, clk.after(8*time.Hour))
+	dir.down = true
+	clk.Add(16 * time.Minute)
+	for i, wantCalls := range []int{1, 1, 2} {
+		id, _, err := k.Check(ctx, sid, tina)
+		if err != nil || !slices.Equal(id.Groups, tina.Groups) {
+			t.Fatalf("check %d: %v %v, want the old groups", i, id.Groups, err)
+		}
+		if dir.calls != wantCalls {
+			t.Errorf("check %d: directory asked %d times, want %d", i, dir.calls, wantCalls)
+		}
+		clk.Add(refreshRetry / 2)
+		if i == 1 {
+			clk.Add(refreshRetry / 2)
+		}
+	}
+}
