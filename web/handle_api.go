@@ -14,10 +14,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jitsi-gate/jitsi-gate/internal/auth"
 	"github.com/jitsi-gate/jitsi-gate/internal/invites"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
+	"github.com/jitsi-gate/jitsi-gate/internal/signin"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 )
 
@@ -112,7 +112,6 @@ type roomAPI struct {
 	rooms  *rooms.Service // nil: no registry, every route answers 404
 	policy *policy.Policy
 	jitsi  *target.Jitsi
-	loadID func(*http.Request) (auth.Identity, error)
 	tokens []hashedToken
 	log    *slog.Logger
 
@@ -128,16 +127,6 @@ type hashedToken struct {
 
 func newRoomAPI(s *site, deps Deps, jitsi *target.Jitsi) *roomAPI {
 	a := &roomAPI{site: s, rooms: deps.Rooms, invites: deps.Invites, policy: deps.Grants.Policy(), jitsi: jitsi, log: deps.Logger}
-	a.loadID = func(r *http.Request) (auth.Identity, error) {
-		u, err := deps.Sessions.Load(r)
-		if err != nil {
-			return auth.Identity{}, err
-		}
-		// The login record decides, as for /join: a logged-out or
-		// disabled user's cookie opens no API either.
-		id, _, err := deps.Logins.Check(r.Context(), u.LoginID, u.Identity)
-		return id, err
-	}
 	for _, t := range deps.APITokens {
 		a.tokens = append(a.tokens, hashedToken{name: t.Name, sum: sha256.Sum256([]byte(t.Token))})
 	}
@@ -200,13 +189,22 @@ func (a *roomAPI) authenticate(w http.ResponseWriter, r *http.Request) (caller, 
 		writeAPIError(w, http.StatusUnauthorized, "", "the bearer token is not one of api.tokens")
 		return caller{}, false
 	}
-	id, err := a.loadID(r)
-	if err != nil {
+	// The login record decides, as for /join: a logged-out or disabled
+	// user's cookie opens no API either.
+	u, err := a.site.signedIn(w, r)
+	switch {
+	case errors.Is(err, errNotSignedIn) || errors.Is(err, signin.ErrReauthenticate):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="jitsi-gate"`)
 		writeAPIError(w, http.StatusUnauthorized, "", "sign in first (or send a bearer token)")
 		return caller{}, false
+	case err != nil:
+		// Like a failing registry (InternalError in docs/api.yaml), not
+		// 401: the caller's login may be fine.
+		a.log.ErrorContext(r.Context(), "api: login records unavailable", "err", err)
+		writeAPIError(w, http.StatusInternalServerError, "", "the login records cannot be read; try again later")
+		return caller{}, false
 	}
-	return sessionCaller(a.policy, id, "session"), true
+	return sessionCaller(a.policy, u.Identity, "session"), true
 }
 
 // token returns the name of the configured token tok is. Every token is
