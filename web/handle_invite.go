@@ -132,7 +132,7 @@ func (gp *guestPages) refuse(w http.ResponseWriter, r *http.Request, why error) 
 	if gp.toGet(w, r) {
 		return
 	}
-	tr := gp.site.translator(w, r)
+	tr := gp.site.translator(r)
 	gp.site.render(w, r, http.StatusNotFound, "error", "invite.invalid_heading", nil, errorPage{
 		Status: http.StatusNotFound, Heading: tr.T("invite.invalid_heading"), Message: tr.T("invite.invalid"),
 	})
@@ -154,7 +154,7 @@ func (gp *guestPages) closed(w http.ResponseWriter, r *http.Request, rm *rooms.R
 	if gp.toGet(w, r) {
 		return
 	}
-	tr := gp.site.translator(w, r)
+	tr := gp.site.translator(r)
 	now := gp.now()
 	p := closedPage{Title: roomTitle(rm), Retry: gp.site.path("/invite/" + code), Welcome: gp.site.path("/")}
 	if a.HasNext {

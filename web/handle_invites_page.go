@@ -87,10 +87,10 @@ func (gp *guestPages) organizerAction() http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxInviteForm)
 		if err := r.ParseForm(); err != nil {
-			gp.renderOrganizer(w, r, u, rm, http.StatusBadRequest, "", gp.site.translator(w, r).T("error.bad_request"))
+			gp.renderOrganizer(w, r, u, rm, http.StatusBadRequest, "", gp.site.translator(r).T("error.bad_request"))
 			return
 		}
-		tr := gp.site.translator(w, r)
+		tr := gp.site.translator(r)
 		ctx := r.Context()
 		switch r.PostForm.Get("action") {
 		case "revoke":
@@ -187,7 +187,7 @@ func durationLabel(tr i18n.Translator, d time.Duration) string {
 }
 
 func (gp *guestPages) renderOrganizer(w http.ResponseWriter, r *http.Request, u *session.User, rm *rooms.Room, status int, created, problem string) {
-	tr := gp.site.translator(w, r)
+	tr := gp.site.translator(r)
 	list, err := gp.invites.List(r.Context(), rm.ID)
 	if err != nil {
 		gp.site.storeUnavailable(w, r, "", "invites unavailable", err)

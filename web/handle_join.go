@@ -138,7 +138,7 @@ type closedPage struct {
 // renderClosed tells a user the rules admit when the room opens (403: no
 // token now).
 func renderClosed(s *site, w http.ResponseWriter, r *http.Request, u *session.User, g grant.Grant, t target.Target, now time.Time) {
-	tr := s.translator(w, r)
+	tr := s.translator(r)
 	title := g.Room.Title
 	if title == "" {
 		title = g.Room.Display

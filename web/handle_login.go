@@ -102,7 +102,7 @@ func handlePasswordLogin(s *site, jitsi *target.Jitsi, backends *backendSet, lim
 		}
 		username := strings.TrimSpace(r.PostForm.Get("username"))
 		password := r.PostForm.Get("password")
-		tr := s.translator(w, r)
+		tr := s.translator(r)
 
 		ip := cl.ip(r)
 		attempt, wait, limited := limits.count(backendID, username, ip)

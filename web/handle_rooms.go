@@ -85,8 +85,8 @@ func (p *roomPages) handle(need func(caller) bool, fn func(w http.ResponseWriter
 		pu := pageUser{user: u, c: sessionCaller(p.policy, u.Identity, "page")}
 		if !need(pu.c) {
 			s.render(w, r, http.StatusForbidden, "error", "error.heading.403", &u, errorPage{
-				Status: http.StatusForbidden, Heading: s.translator(w, r).T("error.heading.403"),
-				Message: s.translator(w, r).T("rooms.no_rights"),
+				Status: http.StatusForbidden, Heading: s.translator(r).T("error.heading.403"),
+				Message: s.translator(r).T("rooms.no_rights"),
 			})
 			return
 		}
@@ -136,7 +136,7 @@ type roomItem struct {
 
 func (p *roomPages) list() http.Handler {
 	return p.handle(mayManage, func(w http.ResponseWriter, r *http.Request, u pageUser) {
-		tr := p.site.translator(w, r)
+		tr := p.site.translator(r)
 		q := strings.TrimSpace(truncate(r.URL.Query().Get("q"), 200))
 		all, err := p.rooms.List(r.Context(), rooms.Filter{Query: q})
 		if err != nil {
@@ -451,7 +451,7 @@ func addServiceErrors(errs map[string][]string, err error) bool {
 
 func (p *roomPages) newForm() http.Handler {
 	return p.handle(mayManage, func(w http.ResponseWriter, r *http.Request, u pageUser) {
-		tr := p.site.translator(w, r)
+		tr := p.site.translator(r)
 		f := p.decorate(tr, u, roomForm{New: true})
 		p.renderForm(w, r, u, http.StatusOK, f)
 	})
@@ -463,7 +463,7 @@ func (p *roomPages) editForm() http.Handler {
 		if !ok {
 			return
 		}
-		tr := p.site.translator(w, r)
+		tr := p.site.translator(r)
 		f := p.formOf(tr, u, rm.Spec(), rm)
 		f.Version = rm.Version
 		links := p.links(rm)
@@ -502,7 +502,7 @@ func (p *roomPages) create() http.Handler {
 			p.site.fail(w, r, http.StatusBadRequest, p.site.path("/rooms/new"), "rooms.bad_form")
 			return
 		}
-		tr := p.site.translator(w, r)
+		tr := p.site.translator(r)
 		f, spec, errs := p.readForm(r, tr)
 		f.New = true
 		if !keepOrganizer(u.c, &spec) {
@@ -541,7 +541,7 @@ func (p *roomPages) update() http.Handler {
 			p.site.fail(w, r, http.StatusBadRequest, p.links(cur).Edit, "rooms.bad_form")
 			return
 		}
-		tr := p.site.translator(w, r)
+		tr := p.site.translator(r)
 		f, spec, errs := p.readForm(r, tr)
 		links := p.links(cur)
 		f.Links = &links
@@ -643,7 +643,7 @@ func (p *roomPages) remove() http.Handler {
 			p.site.render(w, r, http.StatusConflict, "room_delete", "rooms.delete_heading", &u.user, deletePage{
 				Title: cur.Title, Display: cur.Display, Version: cur.Version,
 				Action: p.links(cur).Delete, Cancel: p.site.path("/rooms"),
-				Problem: p.site.translator(w, r).T("rooms.err.stale_delete"),
+				Problem: p.site.translator(r).T("rooms.err.stale_delete"),
 			})
 		default:
 			p.fail(w, r, err)

@@ -57,7 +57,7 @@ func (p *roomPages) renderImport(w http.ResponseWriter, r *http.Request, u pageU
 
 func (p *roomPages) importPost() http.Handler {
 	return p.handle(isAdmin, func(w http.ResponseWriter, r *http.Request, u pageUser) {
-		tr := p.site.translator(w, r)
+		tr := p.site.translator(r)
 		r.Body = http.MaxBytesReader(w, r.Body, maxImportPost)
 		if err := r.ParseMultipartForm(rooms.MaxImportBytes + 1<<20); err != nil {
 			var tooBig *http.MaxBytesError

@@ -99,7 +99,7 @@ func (d *dashboard) page(s *site, w http.ResponseWriter, r *http.Request, base w
 	}
 	if d.rooms != nil {
 		base.Calendar = s.path("/calendar")
-		today, err := d.today(r.Context(), s.translator(w, r), id)
+		today, err := d.today(r.Context(), s.translator(r), id)
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "welcome: room registry failed", "err", err)
 		} else {
@@ -215,7 +215,7 @@ func handleJoinForm(s *site, jitsi *target.Jitsi, preview bool, dash *dashboard)
 			err = target.RoomError(perr)
 		}
 		if err != nil {
-			tr := s.translator(w, r)
+			tr := s.translator(r)
 			msg := tr.T("error.bad_request")
 			if te, ok := err.(*target.Error); ok {
 				msg = tr.T(te.Key, te.Args...)

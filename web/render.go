@@ -73,15 +73,11 @@ var langLinkParams = map[string]bool{"room": true, "state": true, "tenant": true
 
 var languageLabels = map[string]string{"en": "English", "de": "Deutsch"}
 
-// translator picks the language: an explicit ?lang= (remembered in a
-// cookie), then the cookie, then Accept-Language, then the configured
+// translator picks the language: an explicit ?lang= (render remembers it
+// in a cookie), then the cookie, then Accept-Language, then the configured
 // default.
-func (s *site) translator(w http.ResponseWriter, r *http.Request) i18n.Translator {
+func (s *site) translator(r *http.Request) i18n.Translator {
 	if l := r.URL.Query().Get("lang"); i18n.Supported(l) {
-		http.SetCookie(w, &http.Cookie{
-			Name: langCookie, Value: l, Path: s.path("/"), MaxAge: 365 * 24 * 3600,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.publicURL.Scheme == "https",
-		})
 		return i18n.New(l)
 	}
 	if c, err := r.Cookie(langCookie); err == nil && i18n.Supported(c.Value) {
@@ -128,7 +124,7 @@ func (s *site) langLinks(r *http.Request, current string) []langLink {
 // template error never sends half a page, and sets every header before
 // WriteHeader.
 func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name, titleKey string, user *session.User, data any) {
-	tr := s.translator(w, r)
+	tr := s.translator(r)
 	p := page{
 		tr:        tr,
 		Lang:      tr.Lang(),
@@ -153,6 +149,13 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 		_, _ = w.Write([]byte("internal error\n"))
 		return
 	}
+	if l := r.URL.Query().Get("lang"); i18n.Supported(l) {
+		// A page in the language the user picked: keep the choice.
+		http.SetCookie(w, &http.Cookie{
+			Name: langCookie, Value: l, Path: s.path("/"), MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.publicURL.Scheme == "https",
+		})
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Language", tr.Lang())
 	w.WriteHeader(status)
@@ -169,7 +172,7 @@ type errorPage struct {
 
 // fail renders the error page with a translated message.
 func (s *site) fail(w http.ResponseWriter, r *http.Request, status int, retry string, key string, args ...any) {
-	tr := s.translator(w, r)
+	tr := s.translator(r)
 	headingKey := fmt.Sprintf("error.heading.%d", status)
 	if !tr.Has(headingKey) {
 		headingKey = "error.heading.500"

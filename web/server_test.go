@@ -499,3 +499,22 @@ func testLogins(t testing.TB, now func() time.Time) *signin.Keeper {
 	}
 	return k
 }
+
+// TestLanguageChoiceRemembered: ?lang= on a page sets the language cookie
+// once, also on an error page (which picks the language twice).
+func TestLanguageChoiceRemembered(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	c := client(t)
+	for _, path := range []string{"/login?lang=de", "/no-such-page?lang=de"} {
+		resp, body := get(t, c, h.url+path)
+		n := 0
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "jitsi_gate_lang" && ck.Value == "de" {
+				n++
+			}
+		}
+		if n != 1 || !strings.Contains(body, `lang="de"`) {
+			t.Errorf("%s: %d language cookies, want 1 (German page: %v)", path, n, strings.Contains(body, `lang="de"`))
+		}
+	}
+}
