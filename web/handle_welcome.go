@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/grant"
 	"github.com/jitsi-gate/jitsi-gate/internal/i18n"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
@@ -125,10 +126,8 @@ func (d *dashboard) today(ctx context.Context, tr i18n.Translator, id auth.Ident
 		if role == rooms.RoleNone {
 			continue
 		}
-		req := policy.Request{Identity: id, Room: rm.Display, Tenant: rm.Tenant, Registered: true, RoomRole: policy.RoomParticipant}
-		if role == rooms.RoleOrganizer {
-			req.RoomRole = policy.RoomOrganizer
-		}
+		// The rules as /join asks them (internal/grant).
+		req := policy.Request{Identity: id, Room: rm.Display, Tenant: rm.Tenant, Registered: true, RoomRole: grant.RoomRole(role)}
 		if !d.policy.Evaluate(req).Allowed {
 			continue
 		}
@@ -172,12 +171,13 @@ func todayOf(rm *rooms.Room, organizer bool, now time.Time) (todayRoom, bool) {
 		opens = opens.Add(-s.OpenEarly)
 	}
 	switch {
+	case rm.OpenFor(now, organizer).Open:
+		// What /join decides, so Join is offered exactly when it works.
+		item.State = "open"
 	case !pick.End.After(now):
 		item.State = "ended"
-	case now.Before(opens):
-		item.State = "opens"
 	default:
-		item.State = "open"
+		item.State = "opens"
 	}
 	item.start = pick.Start
 	item.Opens = opens.In(s.Location).Format("15:04")

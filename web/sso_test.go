@@ -18,11 +18,11 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
-	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/oidc"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/oidc/oidctest"
 	"github.com/jitsi-gate/jitsi-gate/internal/auth/static"
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/signin"

@@ -86,6 +86,18 @@ type Grant struct {
 	Availability rooms.Availability
 }
 
+// RoomRole is the match.room_role of the rules for a user's role in a
+// registered room: organizer, participant, or "" for neither.
+func RoomRole(r rooms.Role) string {
+	switch r {
+	case rooms.RoleOrganizer:
+		return policy.RoomOrganizer
+	case rooms.RoleParticipant:
+		return policy.RoomParticipant
+	}
+	return ""
+}
+
 // Grant evaluates the rules for req at now. An error means the registry
 // could not be asked: no decision was made.
 func (g *Granter) Grant(ctx context.Context, req Request, now time.Time) (Grant, error) {
@@ -95,12 +107,7 @@ func (g *Granter) Grant(ctx context.Context, req Request, now time.Time) (Grant,
 		switch {
 		case err == nil:
 			out.Room = r
-			switch r.RoleOf(req.Identity) {
-			case rooms.RoleOrganizer:
-				out.RoomRole = policy.RoomOrganizer
-			case rooms.RoleParticipant:
-				out.RoomRole = policy.RoomParticipant
-			}
+			out.RoomRole = RoomRole(r.RoleOf(req.Identity))
 		case errors.Is(err, rooms.ErrNotFound):
 		default:
 			return Grant{}, fmt.Errorf("grant: room registry: %w", err)
