@@ -154,16 +154,7 @@ func (gp *guestPages) closed(w http.ResponseWriter, r *http.Request, rm *rooms.R
 	if gp.toGet(w, r) {
 		return
 	}
-	tr := gp.site.translator(r)
-	now := gp.now()
-	p := closedPage{Title: roomTitle(rm), Retry: gp.site.path("/invite/" + code), Welcome: gp.site.path("/")}
-	if a.HasNext {
-		p.Opens = tr.When(a.OpensAt, now)
-		if secs := int(a.OpensAt.Sub(now).Seconds()); secs > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(secs))
-		}
-	}
-	gp.site.render(w, r, http.StatusForbidden, "closed", "closed.heading", nil, p)
+	renderClosed(gp.site, w, r, nil, rm, a, gp.site.path("/invite/"+code), false, gp.now())
 }
 
 func roomTitle(rm *rooms.Room) string {

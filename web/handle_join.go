@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/grant"
+	"github.com/jitsi-gate/jitsi-gate/internal/policy"
+	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 	"github.com/jitsi-gate/jitsi-gate/internal/token"
@@ -81,7 +83,8 @@ func handleJoin(s *site, jitsi *target.Jitsi, grants *grant.Granter, signer *tok
 		if g.Closed {
 			s.log.InfoContext(ctx, "room closed", "backend", u.Backend, "user", u.Subject, "rule", d.Rule,
 				"room", t.Room.Safe, "tenant", t.Tenant, "room_role", g.RoomRole)
-			renderClosed(s, w, r, &u, g, t, now())
+			renderClosed(s, w, r, &u, g.Room, g.Availability, s.joinPath(t),
+				g.RoomRole == policy.RoomOrganizer && g.Room.Schedule.OpenEarly > 0, now())
 			return
 		}
 		if !d.Allowed {
@@ -135,21 +138,15 @@ type closedPage struct {
 	Welcome string
 }
 
-// renderClosed tells a user the rules admit when the room opens (403: no
-// token now).
-func renderClosed(s *site, w http.ResponseWriter, r *http.Request, u *session.User, g grant.Grant, t target.Target, now time.Time) {
-	tr := s.translator(r)
-	title := g.Room.Title
-	if title == "" {
-		title = g.Room.Display
-	}
-	p := closedPage{Title: title, Retry: s.joinPath(t), Welcome: s.path("/"),
-		Early: g.RoomRole == "organizer" && g.Room.Schedule.OpenEarly > 0}
-	if g.Availability.HasNext {
-		p.Opens = tr.When(g.Availability.OpensAt, now)
-	}
-	if !g.Availability.OpensAt.IsZero() {
-		if secs := int(g.Availability.OpensAt.Sub(now).Seconds()); secs > 0 {
+// renderClosed tells a user when the room opens (403: no token now): a
+// user the rules admit (/join) or a guest (an invitation). retry is the
+// link that asks again; early says the user is an organizer who may come
+// open_early before a slot.
+func renderClosed(s *site, w http.ResponseWriter, r *http.Request, u *session.User, rm *rooms.Room, a rooms.Availability, retry string, early bool, now time.Time) {
+	p := closedPage{Title: roomTitle(rm), Retry: retry, Welcome: s.path("/"), Early: early}
+	if a.HasNext {
+		p.Opens = s.translator(r).When(a.OpensAt, now)
+		if secs := int(a.OpensAt.Sub(now).Seconds()); secs > 0 {
 			w.Header().Set("Retry-After", fmt.Sprint(secs))
 		}
 	}
