@@ -57,16 +57,7 @@ func handleLoginPage(s *site, jitsi *target.Jitsi, backends *backendSet) http.Ha
 		}
 		// Already logged in: straight through.
 		if _, err := s.signedIn(w, r); err == nil {
-			if t.Authorize != nil {
-				http.Redirect(w, r, s.ssoAuthorizePath(t), http.StatusSeeOther)
-				return
-			}
-			if t.HasRoom() {
-				http.Redirect(w, r, s.joinPath(t), http.StatusSeeOther)
-				return
-			}
-			// Nothing to sign in for: the welcome page is the user's day.
-			http.Redirect(w, r, s.path("/"), http.StatusSeeOther)
+			http.Redirect(w, r, s.afterLogin(t), http.StatusSeeOther)
 			return
 		}
 		// With a single identity provider there is nothing to choose.
@@ -270,13 +261,18 @@ func (l *loginFinisher) finish(w http.ResponseWriter, r *http.Request, id auth.I
 	s.metrics.Login(id.Backend, metrics.LoginSuccess)
 	l.log.InfoContext(r.Context(), "login", "backend", id.Backend, "user", id.Subject,
 		"username", id.Username, "groups", id.Groups, "client", l.clients.ip(r))
-	next := s.path("/")
+	http.Redirect(w, r, s.afterLogin(t), http.StatusSeeOther)
+}
+
+// afterLogin is where a signed-in user goes for t: back to Jitsi's inline
+// sign-in in the popup, to the room, or, with nothing to sign in for, to
+// the welcome page (the user's day).
+func (s *site) afterLogin(t target.Target) string {
 	switch {
 	case t.Authorize != nil:
-		// Back to Jitsi's inline sign-in in the popup.
-		next = s.ssoAuthorizePath(t)
+		return s.ssoAuthorizePath(t)
 	case t.HasRoom():
-		next = s.joinPath(t)
+		return s.joinPath(t)
 	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	return s.path("/")
 }
