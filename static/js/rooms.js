@@ -1,6 +1,9 @@
-// jitsi-gate room pages: the copy-link and generate-password buttons.
-// Both are hidden without JavaScript; the link stays selectable and the
-// password field stays a plain text field.
+// jitsi-gate pages: the copy buttons (room links, the calendar address)
+// and the generate-password button. They are hidden without JavaScript;
+// the text stays selectable and the password field a plain text field.
+// <button data-copy="ID"> copies the value of the field ID and says so with
+// its data-copied text for two seconds, or, with data-copy-status="ID2", in
+// the live region ID2 (its data-copied text).
 (function () {
   'use strict';
   // Letters and digits that cannot be mistaken for each other when read
@@ -21,7 +24,12 @@
   }
 
   function copy(input, button) {
+    var status = document.getElementById(button.getAttribute('data-copy-status'));
     var done = function () {
+      if (status) {
+        status.textContent = status.getAttribute('data-copied') || '';
+        return;
+      }
       var label = button.textContent;
       button.textContent = button.getAttribute('data-copied') || label;
       window.setTimeout(function () { button.textContent = label; }, 2000);

@@ -39,7 +39,7 @@ func TestCalendarPage(t *testing.T) {
 			if got := b.eval(`document.documentElement.lang`); got != lang {
 				t.Errorf("<html lang=%q>, want %q", got, lang)
 			}
-			// copy.js shows the copy button (hidden without JavaScript).
+			// rooms.js shows the copy button (hidden without JavaScript).
 			b.waitFor("the copy button", `!document.getElementById("copy-feed").hidden`)
 			if got := b.text("#copy-feed"); got != want["copy"] {
 				t.Errorf("copy button %q, want %q", got, want["copy"])
