@@ -397,33 +397,41 @@ func (a *roomAPI) keepOrganizer(w http.ResponseWriter, c caller, spec *rooms.Spe
 	return true
 }
 
-// readRoom decodes a JSON room body strictly: application/json, at most
-// maxAPIBody, one object, no unknown fields.
+// readRoom decodes a JSON room body (see readJSON).
 func readRoom(w http.ResponseWriter, r *http.Request) (rooms.Spec, bool) {
+	var in roomInput
+	ok := readJSON(w, r, maxAPIBody, "room", &in)
+	return in.Spec, ok
+}
+
+// readJSON decodes the body into v strictly: application/json, at most
+// limit bytes, one object, no unknown fields. Otherwise it answers the
+// problem itself, naming the body what ("room", "invite").
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, what string, v any) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		writeAPIError(w, http.StatusUnsupportedMediaType, "", "send the room as Content-Type: application/json")
-		return rooms.Spec{}, false
+		writeAPIError(w, http.StatusUnsupportedMediaType, "", "send the %s as Content-Type: application/json", what)
+		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
-	var in roomInput
-	err = dec.Decode(&in)
+	err = dec.Decode(v)
 	if err == nil {
 		if _, next := dec.Token(); next != io.EOF {
-			err = errors.New("trailing data after the room object")
+			err = fmt.Errorf("trailing data after the %s object", what)
 		}
 	}
 	if err != nil {
-		status, field, msg := jsonProblem(err)
+		status, field, msg := jsonProblem(err, what)
 		writeAPIError(w, status, field, "%s", msg)
-		return rooms.Spec{}, false
+		return false
 	}
-	return in.Spec, true
+	return true
 }
 
-// jsonProblem explains a decoding error in the terms of the API.
-func jsonProblem(err error) (status int, field, msg string) {
+// jsonProblem explains a decoding error of a body that should be a what
+// in the terms of the API.
+func jsonProblem(err error, what string) (status int, field, msg string) {
 	var tooBig *http.MaxBytesError
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -443,7 +451,7 @@ func jsonProblem(err error) (status int, field, msg string) {
 		field, _, _ := strings.Cut(path, ".")
 		return http.StatusBadRequest, field, fmt.Sprintf("%s must be %s, not %s", path, jsonKind(typ.Type), typ.Value)
 	case errors.Is(err, io.EOF):
-		return http.StatusBadRequest, "", "the body is empty; send the room as a JSON object"
+		return http.StatusBadRequest, "", fmt.Sprintf("the body is empty; send the %s as a JSON object", what)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return http.StatusBadRequest, "", "the body ends in the middle of the JSON"
 	}
@@ -452,7 +460,7 @@ func jsonProblem(err error) (status int, field, msg string) {
 		name, _ = strconv.Unquote(name)
 		return http.StatusBadRequest, name, fmt.Sprintf("unknown field %q", name)
 	}
-	return http.StatusBadRequest, "", "the body is not a room: " + err.Error()
+	return http.StatusBadRequest, "", fmt.Sprintf("the body is not a valid %s: %v", what, err)
 }
 
 func jsonKind(t reflect.Type) string {

@@ -1,11 +1,7 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -133,31 +129,11 @@ func (a *roomAPI) revokeInvite() http.Handler {
 	})
 }
 
-// readInvite decodes a POST body strictly, like readRoom.
+// readInvite decodes an invite body (see readJSON).
 func readInvite(w http.ResponseWriter, r *http.Request) (inviteInput, bool) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		writeAPIError(w, http.StatusUnsupportedMediaType, "", "send the invite as Content-Type: application/json")
-		return inviteInput{}, false
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxInviteForm))
-	dec.DisallowUnknownFields()
 	var in inviteInput
-	err = dec.Decode(&in)
-	if err == nil {
-		if _, next := dec.Token(); next != io.EOF {
-			err = errors.New("trailing data after the invite object")
-		}
-	}
-	if err != nil {
-		status, field, msg := jsonProblem(err)
-		if strings.HasPrefix(msg, "the body is not a room") {
-			msg = fmt.Sprintf("the body is not an invite: %v", err)
-		}
-		writeAPIError(w, status, field, "%s", msg)
-		return inviteInput{}, false
-	}
-	return in, true
+	ok := readJSON(w, r, maxInviteForm, "invite", &in)
+	return in, ok
 }
 
 // inviteRouteAllow is the Allow header of an invite path the mux did not
