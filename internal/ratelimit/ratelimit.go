@@ -94,22 +94,8 @@ func (l *Limiter) disabled() bool {
 // whether it may proceed; when not, retryAfter says how long until it may.
 // A refused attempt is not counted.
 func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
-	if l.disabled() {
-		return true, 0
-	}
-	key = normKey(key)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.since()
-	l.expire(now)
-	e := l.lookup(key)
-	if e != nil {
-		if wait := l.wait(e, now); wait > 0 {
-			return false, wait
-		}
-	}
-	l.record(key, e, now)
-	return true, 0
+	_, ok, retryAfter = l.Reserve(key)
+	return ok, retryAfter
 }
 
 // Reservation is one attempt counted by Reserve. Cancel gives it back.
