@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
 	"github.com/jitsi-gate/jitsi-gate/internal/schedule"
 	"github.com/jitsi-gate/jitsi-gate/internal/store"
@@ -190,7 +191,7 @@ func newEntries(list []string) entries {
 			e.groups[strings.ToLower(strings.TrimSpace(entry[len(groupPrefix):]))] = true
 			continue
 		}
-		backend, user := splitUser(entry)
+		backend, user := policy.SplitUser(entry) // as the rules read match.users
 		if e.users == nil {
 			e.users = map[string][]string{}
 		}

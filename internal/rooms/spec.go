@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/auth"
+	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/room"
 	"github.com/jitsi-gate/jitsi-gate/internal/schedule"
 	"github.com/jitsi-gate/jitsi-gate/internal/store"
@@ -384,7 +385,7 @@ func (s *Service) normalizeEntries(field string, list []string) ([]string, []*Fi
 			entry = groupPrefix + name
 			key = groupPrefix + strings.ToLower(name)
 		} else {
-			backend, user := splitUser(entry)
+			backend, user := policy.SplitUser(entry)
 			switch {
 			case strings.Contains(entry, ":") && (backend == "" || strings.TrimSpace(user) == ""):
 				bad("entry %q: write a username, BACKEND:username, or group:NAME", entry)
@@ -409,16 +410,4 @@ func (s *Service) normalizeEntries(field string, list []string) ([]string, []*Fi
 		out = append(out, entry)
 	}
 	return out, errs
-}
-
-// splitUser splits "BACKEND:username" into its lower-cased backend and the
-// username; an entry without a colon has no backend. It reads entries the
-// way the rules' match.users does (internal/policy SplitUser), so the two
-// agree on who "ldap:student2" is.
-func splitUser(entry string) (backend, username string) {
-	entry = strings.TrimSpace(entry)
-	if b, u, ok := strings.Cut(entry, ":"); ok {
-		return strings.ToLower(strings.TrimSpace(b)), u
-	}
-	return "", entry
 }
