@@ -15,6 +15,7 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/i18n"
 	"github.com/jitsi-gate/jitsi-gate/internal/policy"
 	"github.com/jitsi-gate/jitsi-gate/internal/rooms"
+	"github.com/jitsi-gate/jitsi-gate/internal/schedule"
 	"github.com/jitsi-gate/jitsi-gate/internal/session"
 	"github.com/jitsi-gate/jitsi-gate/internal/target"
 )
@@ -419,8 +420,8 @@ func (p *roomPages) readForm(r *http.Request, tr i18n.Translator) (roomForm, roo
 		if endDate == "" {
 			endDate = row.Date
 		}
-		start, err1 := time.ParseInLocation("2006-01-02 15:04", row.Date+" "+row.Start, loc)
-		end, err2 := time.ParseInLocation("2006-01-02 15:04", endDate+" "+row.End, loc)
+		start, err1 := formInstant(row.Date, row.Start, loc)
+		end, err2 := formInstant(endDate, row.End, loc)
 		if err1 != nil || err2 != nil {
 			errs["windows"] = append(errs["windows"], tr.T("rooms.err.window_format", n))
 			continue
@@ -428,6 +429,20 @@ func (p *roomPages) readForm(r *http.Request, tr i18n.Translator) (roomForm, roo
 		spec.Windows = append(spec.Windows, rooms.WindowSpec{Start: start.Format(time.RFC3339), End: end.Format(time.RFC3339)})
 	}
 	return f, spec, errs
+}
+
+// formInstant reads a date and a wall-clock time of the form in loc, the
+// way the schedule reads its own times (schedule.Date.At).
+func formInstant(date, clock string, loc *time.Location) (time.Time, error) {
+	d, err := schedule.ParseDate(date)
+	if err != nil {
+		return time.Time{}, err
+	}
+	c, err := schedule.ParseClock(clock)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return d.At(c, loc), nil
 }
 
 func at(list []string, i int) string {

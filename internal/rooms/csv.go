@@ -628,8 +628,8 @@ func (s *Service) csvRoomRecord(g *csvRoom) (store.Room, []LineError) {
 					endDate = w.endDate
 				}
 				spec.Windows = append(spec.Windows, WindowSpec{
-					Start: localInstant(w.date, w.start, loc).Format(time.RFC3339),
-					End:   localInstant(endDate, w.end, loc).Format(time.RFC3339),
+					Start: w.date.At(w.start, loc).Format(time.RFC3339),
+					End:   endDate.At(w.end, loc).Format(time.RFC3339),
 				})
 			}
 		} // else normalize reports the timezone
@@ -696,12 +696,6 @@ func slotText(sl SlotSpec) string {
 		return ""
 	}
 	return p.String()
-}
-
-// localInstant is the instant of a wall-clock time on a date in loc;
-// 24:00 is midnight at the end of the day.
-func localInstant(d schedule.Date, c schedule.Clock, loc *time.Location) time.Time {
-	return time.Date(d.Year, d.Month, d.Day, int(c)/60, int(c)%60, 0, 0, loc)
 }
 
 // changedFields names the Spec fields in which rec differs from old.

@@ -299,3 +299,29 @@ func TestExportImportIsANoOp(t *testing.T) {
 		}
 	})
 }
+
+// TestImportDatesAcrossDaylightSaving: a one-off date's times are read the
+// way weekly slots are (RFC 5545): 02:30 on the night clocks go back is
+// the first 02:30 (summer time), 02:30 in the spring gap is 03:30.
+func TestImportDatesAcrossDaylightSaving(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, newTestDB(t, store.DriverSQLite).open(t))
+	csv := "name,date,start,end,timezone\n" +
+		"autumn,2026-10-25,02:30,04:00,Europe/Berlin\n" +
+		"spring,2026-03-08,02:30,04:00,America/New_York\n"
+	if _, err := s.Import(ctx, strings.NewReader(csv), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"autumn": "2026-10-25T00:30:00Z", // 02:30+02:00
+		"spring": "2026-03-08T07:30:00Z", // 03:30-04:00
+	} {
+		rm, err := s.ByName(ctx, "", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rm.Windows) != 1 || rm.Windows[0].Start.UTC().Format(time.RFC3339) != want {
+			t.Errorf("%s: windows %v, want the start %s", name, rm.Windows, want)
+		}
+	}
+}

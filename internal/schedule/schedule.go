@@ -104,6 +104,12 @@ func (d Date) String() string {
 	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
 }
 
+// At is the instant of the wall-clock time c on d in loc (24:00 is the
+// end of the day), read the way weekly slots are: a time skipped by a
+// daylight-saving change moves forward by the gap, a time that occurs twice
+// is the first one (RFC 5545).
+func (d Date) At(c Clock, loc *time.Location) time.Time { return resolve(loc, d, c) }
+
 // key orders dates: a < b exactly when a.key() < b.key().
 func (d Date) key() int { return d.Year*10000 + int(d.Month)*100 + d.Day }
 
