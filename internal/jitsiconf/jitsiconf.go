@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/jitsi-gate/jitsi-gate/internal/config"
+	ssoserver "github.com/jitsi-gate/jitsi-gate/internal/sso"
 )
 
 // The output formats.
@@ -356,10 +357,7 @@ func Build(cfg *config.Config, opts Options) (*Settings, error) {
 			"&response_type=code&scope=openid&state={state}&redirect_uri=" + url.QueryEscape(sso.RedirectURI) +
 			"&code_challenge={code_challenge}&code_challenge_method=S256"
 		// Jitsi appends &id_token_hint=… and loads it in a hidden iframe.
-		logoutPage := sso.RedirectURI
-		if i := strings.LastIndex(logoutPage, "/"); i >= 0 {
-			logoutPage = logoutPage[:i+1] + "logout.html"
-		}
+		logoutPage, _ := ssoserver.LogoutPage(sso.RedirectURI)
 		s.TokenLogoutURL = publicURL + SSOPath + "/logout?client_id=" + url.QueryEscape(sso.ClientID) +
 			"&post_logout_redirect_uri=" + url.QueryEscape(logoutPage)
 	}

@@ -599,9 +599,8 @@ func (s *Server) LogoutRedirect(clientID, postLogout string) (string, error) {
 			continue
 		}
 		for _, r := range c.RedirectURIs {
-			if u, err := url.Parse(r); err == nil {
-				u.Path = path.Join(path.Dir(u.Path), "logout.html")
-				allowed = append(allowed, u.String())
+			if p, ok := LogoutPage(r); ok {
+				allowed = append(allowed, p)
 			}
 		}
 	}
@@ -615,6 +614,20 @@ func (s *Server) LogoutRedirect(clientID, postLogout string) (string, error) {
 		return "", fmt.Errorf("sso: post_logout_redirect_uri %q is not the logout page of a registered client", truncate(postLogout, 200))
 	}
 	return postLogout, nil
+}
+
+// LogoutPage is Jitsi's static/logout.html beside the redirect URI
+// redirectURI (its sso.html): the post_logout_redirect_uri a client may
+// name. jitsi-config writes it into tokenLogoutUrl; LogoutRedirect accepts
+// exactly these.
+func LogoutPage(redirectURI string) (string, bool) {
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return "", false
+	}
+	u.Path = path.Join(path.Dir(u.Path), "logout.html")
+	u.RawPath = ""
+	return u.String(), true
 }
 
 // FrameOrigins are the origins allowed to frame the logout endpoint (the

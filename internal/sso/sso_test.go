@@ -528,3 +528,17 @@ func TestLogoutHintAndRedirect(t *testing.T) {
 		}
 	}
 }
+
+// TestLogoutPage: the logout page beside a redirect URI, as jitsi-config
+// writes it into tokenLogoutUrl and LogoutRedirect accepts it.
+func TestLogoutPage(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://meet.example.com/static/sso.html":          "https://meet.example.com/static/logout.html",
+		"https://meet.example.com/st%61tic/sso.html":        "https://meet.example.com/static/logout.html",
+		"https://meet.example.com/school-a/static/sso.html": "https://meet.example.com/school-a/static/logout.html",
+	} {
+		if got, ok := LogoutPage(in); !ok || got != want {
+			t.Errorf("LogoutPage(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
