@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/jitsi-gate/jitsi-gate/internal/metrics"
 )
 
 type middleware func(http.Handler) http.Handler
@@ -18,28 +20,6 @@ func chain(h http.Handler, m ...middleware) http.Handler {
 	}
 	return h
 }
-
-// statusRecorder remembers the status code for the access log.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // logRequests writes one debug line per request. The query string is left
 // out on purpose: it carries OIDC codes and Jitsi state.
@@ -55,10 +35,10 @@ func logRequestsTo(log *slog.Logger, cl clients, next http.Handler) http.Handler
 			return
 		}
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &metrics.StatusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		log.DebugContext(r.Context(), "request", "method", r.Method, "path", logPath(r.URL.Path),
-			"status", rec.status, "duration", time.Since(start), "client", cl.ip(r))
+			"status", rec.Status(), "duration", time.Since(start), "client", cl.ip(r))
 	})
 }
 

@@ -42,7 +42,7 @@ func (m *Metrics) HTTPMiddleware(route func(*http.Request) string) func(http.Han
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			rec := &statusRecorder{ResponseWriter: w}
+			rec := &StatusRecorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
 			rt := m.routes.value(route(r))
 			m.httpRequests.WithLabelValues(rt, codeLabel(rec.status)).Inc()
@@ -72,14 +72,15 @@ var codeLabels = func() (l [500]string) {
 	return l
 }()
 
-// statusRecorder remembers the final status code. Unwrap and Flush keep
-// http.ResponseController and streaming working through it.
-type statusRecorder struct {
+// StatusRecorder remembers the final status code of a response (for the
+// request metrics here and the gateway's access log). Unwrap and Flush
+// keep http.ResponseController and streaming working through it.
+type StatusRecorder struct {
 	http.ResponseWriter
 	status int
 }
 
-func (r *statusRecorder) WriteHeader(code int) {
+func (r *StatusRecorder) WriteHeader(code int) {
 	// 1xx (other than 101 Switching Protocols) are interim responses: the
 	// final code is still to come.
 	if r.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
@@ -88,18 +89,22 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (r *statusRecorder) Write(b []byte) (int, error) {
+func (r *StatusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
 	return r.ResponseWriter.Write(b)
 }
 
-func (r *statusRecorder) Flush() {
+func (r *StatusRecorder) Flush() {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
 	_ = http.NewResponseController(r.ResponseWriter).Flush()
 }
 
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+func (r *StatusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Status is the final status code written, 200 when the handler wrote a
+// body without one, 0 when it wrote nothing (net/http then sends 200).
+func (r *StatusRecorder) Status() int { return r.status }
