@@ -486,7 +486,6 @@ func validateLDAP(v *collector, p string, l *LDAP) {
 		v.add(us+".filter", "is required", "e.g. (uid={username}); Active Directory: (sAMAccountName={username})")
 	case !strings.Contains(f, "{username}"):
 		v.add(us+".filter", "must contain {username}", "e.g. (&(objectClass=person)(uid={username}))")
-	default:
 	}
 	checkSet(v, us, "id_attribute", l.UserSearch.IDAttribute)
 	checkSet(v, us, "name_attribute", l.UserSearch.NameAttribute)
@@ -499,7 +498,6 @@ func validateLDAP(v *collector, p string, l *LDAP) {
 			v.add(gs+".filter", "is required when group_search.base_dn is set", "e.g. (member={dn})")
 		case !strings.Contains(g.Filter, "{dn}"):
 			v.add(gs+".filter", "must contain {dn} (the user's DN)", "e.g. (member={dn}) or (uniqueMember={dn})")
-		default:
 		}
 	} else if g.Filter != "" || g.Nested {
 		v.add(gs+".base_dn", "is required when group_search is used", "e.g. ou=groups,dc=example,dc=org")
@@ -595,11 +593,11 @@ func (c *Config) validateRules(v *collector) {
 		for k, u := range r.Match.Users {
 			// BACKEND:username (the scope ends at the first colon, as the
 			// policy reads it).
-			if b, _, scoped := strings.Cut(u, ":"); scoped && !slices.Contains(backendIDs, strings.ToLower(strings.TrimSpace(b))) {
-				b = strings.ToLower(strings.TrimSpace(b))
+			b, name, scoped := strings.Cut(u, ":")
+			if b = strings.ToLower(strings.TrimSpace(b)); scoped && !slices.Contains(backendIDs, b) {
 				hint := "BACKEND:username limits the entry to one backend; known backends: " + strings.Join(backendIDs, ", ")
 				if s := closest(b, backendIDs); s != "" {
-					hint = fmt.Sprintf("did you mean %q?", s+":"+strings.SplitN(u, ":", 2)[1])
+					hint = fmt.Sprintf("did you mean %q?", s+":"+name)
 				}
 				v.add(index(p+".match.users", k), fmt.Sprintf("%q is scoped to backend %q, but there is no backend with that id", u, b), hint)
 			}
