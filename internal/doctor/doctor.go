@@ -205,6 +205,11 @@ func (d *run) get(ctx context.Context, u string) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	req.Header.Set("User-Agent", "jitsi-gate-doctor")
+	return d.exchange(req)
+}
+
+// exchange sends req and reads at most MaxBody bytes of the answer.
+func (d *run) exchange(req *http.Request) ([]byte, int, error) {
 	resp, err := d.opts.Client.Do(req)
 	if err != nil {
 		return nil, 0, err

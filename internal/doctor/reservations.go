@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -61,20 +60,8 @@ func (d *run) postConference(ctx context.Context, prefix, bearer, node string, n
 	req.Header.Set("User-Agent", "Prosody (jitsi-gate doctor)")
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	start := time.Now()
-	resp, err := d.opts.Client.Do(req)
-	if err != nil {
-		return reservationAnswer{}, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
-	a := reservationAnswer{status: resp.StatusCode, body: body, elapsed: time.Since(start)}
-	if err != nil {
-		return a, fmt.Errorf("read body: %w", err)
-	}
-	if len(body) > MaxBody {
-		return a, fmt.Errorf("response is larger than %d bytes", MaxBody)
-	}
-	return a, nil
+	body, status, err := d.exchange(req)
+	return reservationAnswer{status: status, body: body, elapsed: time.Since(start)}, err
 }
 
 // checkReservations calls the reservation API at the gateway's public URL
