@@ -64,6 +64,20 @@ func New(cfg Config, logger *slog.Logger) (*Authenticator, error) {
 	return a, nil
 }
 
+// serviceSession is a connection bound as the service account; the caller
+// closes it.
+func (a *Authenticator) serviceSession(ctx context.Context) (*session, error) {
+	se, err := open(ctx, a.s)
+	if err != nil {
+		return nil, err
+	}
+	if err := se.bindService(); err != nil {
+		se.close()
+		return nil, err
+	}
+	return se, nil
+}
+
 // ID returns the backend id.
 func (a *Authenticator) ID() string { return a.s.ID }
 
@@ -99,15 +113,11 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (a
 }
 
 func (a *Authenticator) login(ctx context.Context, username, password string) (auth.Identity, error) {
-	se, err := open(ctx, a.s)
+	se, err := a.serviceSession(ctx)
 	if err != nil {
 		return auth.Identity{}, err
 	}
 	defer se.close()
-
-	if err := se.bindService(); err != nil {
-		return auth.Identity{}, err
-	}
 	entry, err := a.findUser(ctx, se, username, a.userAttrs)
 	if err != nil {
 		return auth.Identity{}, err
@@ -235,14 +245,11 @@ func (a *Authenticator) Explain(ctx context.Context, username string) (*Explanat
 	if username == "" {
 		return nil, fmt.Errorf("ldap: empty username: %w", auth.ErrInvalidCredentials)
 	}
-	se, err := open(ctx, a.s)
+	se, err := a.serviceSession(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer se.close()
-	if err := se.bindService(); err != nil {
-		return nil, err
-	}
 	// Never "*": with a privileged service account that returns password
 	// hashes (userPassword, unicodePwd, ...), and explain prints them.
 	entry, err := a.findUser(ctx, se, username, uniqueNonEmpty(append(slices.Clone(a.userAttrs), ExplainAttributes...)...))
@@ -283,14 +290,11 @@ func (a *Authenticator) Explain(ctx context.Context, username string) (*Explanat
 // disabled, moved, deleted — is gone) and re-reads the groups. The entry
 // must still be the one the login found (its id attribute).
 func (a *Authenticator) Refresh(ctx context.Context, id auth.Identity) (auth.Identity, error) {
-	se, err := open(ctx, a.s)
+	se, err := a.serviceSession(ctx)
 	if err != nil {
 		return auth.Identity{}, err
 	}
 	defer se.close()
-	if err := se.bindService(); err != nil {
-		return auth.Identity{}, err
-	}
 	entry, err := a.findUserWith(ctx, se, a.refreshFilter, id.Username, a.userAttrs)
 	if err != nil {
 		return auth.Identity{}, err
@@ -343,14 +347,11 @@ func IsSecretAttribute(name string) bool {
 // Check connects, binds as the service account and makes sure the base DNs
 // exist ("check-config -online").
 func (a *Authenticator) Check(ctx context.Context) error {
-	se, err := open(ctx, a.s)
+	se, err := a.serviceSession(ctx)
 	if err != nil {
 		return err
 	}
 	defer se.close()
-	if err := se.bindService(); err != nil {
-		return err
-	}
 	bases := []struct{ key, dn string }{
 		{"user_search.base_dn", a.s.UserSearch.BaseDN},
 		{"group_search.base_dn", a.s.GroupSearch.BaseDN},
