@@ -172,12 +172,12 @@ func view(rec store.Invite, now time.Time) Invite {
 		at := rec.RevokedAt
 		inv.RevokedAt = &at
 	}
-	switch {
-	case inv.RevokedAt != nil:
+	switch rec.Unusable(now) {
+	case store.ErrInviteRevoked:
 		inv.State = Revoked
-	case !now.Before(rec.ExpiresAt):
+	case store.ErrInviteExpired:
 		inv.State = Expired
-	case rec.MaxUses > 0 && rec.Uses >= rec.MaxUses:
+	case store.ErrInviteUsedUp:
 		inv.State = UsedUp
 	}
 	return inv

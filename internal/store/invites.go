@@ -199,18 +199,20 @@ func (s *Store) InviteByCode(ctx context.Context, code string) (Invite, error) {
 	if err != nil {
 		return Invite{}, fmt.Errorf("store: read invite by code: %w", err)
 	}
-	if why := s.unusable(inv); why != nil {
+	if why := inv.Unusable(s.now()); why != nil {
 		return inv, fmt.Errorf("store: invite %s: %w", inv.ID, why)
 	}
 	return inv, nil
 }
 
-// unusable says why inv cannot be used now, or nil.
-func (s *Store) unusable(inv Invite) error {
+// Unusable says why inv cannot be used at now (ErrInviteRevoked,
+// ErrInviteExpired, ErrInviteUsedUp, in that order), or nil. UseInvite's
+// UPDATE decides the same in SQL.
+func (inv Invite) Unusable(now time.Time) error {
 	switch {
 	case !inv.RevokedAt.IsZero():
 		return ErrInviteRevoked
-	case !s.now().Before(inv.ExpiresAt):
+	case !now.Before(inv.ExpiresAt):
 		return ErrInviteExpired
 	case inv.MaxUses > 0 && inv.Uses >= inv.MaxUses:
 		return ErrInviteUsedUp
@@ -243,7 +245,7 @@ func (s *Store) UseInvite(ctx context.Context, code string) (Invite, error) {
 	if err != nil {
 		return Invite{}, fmt.Errorf("store: use invite: %w", err)
 	}
-	why := s.unusable(inv)
+	why := inv.Unusable(s.now())
 	if why == nil {
 		// The clock moved between the two statements; the UPDATE's
 		// answer stands.
