@@ -155,8 +155,8 @@ func explainRoom(w io.Writer, gr grant.Grant, now time.Time, grace time.Duration
 		title = r.Display
 	}
 	fmt.Fprintf(w, "\nRegistry:   registered as %q, id %s\n", title, r.ID)
-	fmt.Fprintf(w, "  organizers:   %s\n", listOrNone(r.Organizers))
-	fmt.Fprintf(w, "  participants: %s\n", listOrNone(r.Participants))
+	fmt.Fprintf(w, "  organizers:   %s\n", listText(r.Organizers, "(none)"))
+	fmt.Fprintf(w, "  participants: %s\n", listText(r.Participants, "(none)"))
 	fmt.Fprintf(w, "  the user is:  %s (room_role: %s)\n", role, strings.Join(roomRolesOf(gr), ", "))
 	a := gr.Availability
 	if !gr.Decision.Allowed && !gr.Closed {
@@ -195,13 +195,6 @@ func roomRolesOf(gr grant.Grant) []string {
 		return []string{gr.RoomRole, policy.RoomRegistered}
 	}
 	return []string{policy.RoomRegistered}
-}
-
-func listOrNone(l []string) string {
-	if len(l) == 0 {
-		return "(none)"
-	}
-	return strings.Join(l, ", ")
 }
 
 // describeRights is the Rights line of explain: what the user may do with

@@ -19,18 +19,12 @@ import (
 	"github.com/jitsi-gate/jitsi-gate/internal/store"
 )
 
-// roomsCommand is the type of roomsCommands' entries (cmd_rooms.go).
-type roomsCommand = struct {
-	summary string
-	run     func(ctx context.Context, e env, args []string) error
-}
-
 // The invitation subcommands of `jitsi-gate rooms`, registered here so
 // that they live with their code.
 func init() {
-	roomsCommands["invite"] = roomsCommand{"create a guest invitation link for a room (docs/invites.md)", runRoomsInvite}
-	roomsCommands["invites"] = roomsCommand{"list a room's guest invitations", runRoomsInvites}
-	roomsCommands["revoke"] = roomsCommand{"withdraw a guest invitation", runRoomsRevoke}
+	roomsCommands["invite"] = command{"create a guest invitation link for a room (docs/invites.md)", runRoomsInvite}
+	roomsCommands["invites"] = command{"list a room's guest invitations", runRoomsInvites}
+	roomsCommands["revoke"] = command{"withdraw a guest invitation", runRoomsRevoke}
 }
 
 // newInviteService is the guest invitations service of a config

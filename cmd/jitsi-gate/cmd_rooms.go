@@ -21,10 +21,7 @@ import (
 )
 
 // roomsCommands are the subcommands of `jitsi-gate rooms`.
-var roomsCommands = map[string]struct {
-	summary string
-	run     func(ctx context.Context, e env, args []string) error
-}{
+var roomsCommands = map[string]command{
 	"create": {"create a room and print its join link", runRoomsCreate},
 	"update": {"change a room (only the flags given)", runRoomsUpdate},
 	"delete": {"delete a room", runRoomsDelete},
@@ -43,12 +40,7 @@ func runRooms(ctx context.Context, e env, args []string) error {
 		}
 		fmt.Fprintln(w, "Usage: jitsi-gate rooms COMMAND -config FILE [flags]")
 		fmt.Fprintln(w, "\nCommands:")
-		names := make([]string, 0, len(roomsCommands))
-		for n := range roomsCommands {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
+		for _, n := range roomsCommandNames() {
 			fmt.Fprintf(w, "  %-7s %s\n", n, roomsCommands[n].summary)
 		}
 		fmt.Fprintln(w, "\nRun 'jitsi-gate rooms COMMAND -h' for its flags. The CSV format is in docs/rooms.md.")
@@ -59,9 +51,18 @@ func runRooms(ctx context.Context, e env, args []string) error {
 	}
 	sub, ok := roomsCommands[args[0]]
 	if !ok {
-		return exitError{code: 2, msg: fmt.Sprintf("jitsi-gate rooms: unknown command %q (create, update, delete, show, list, import, export, invite, invites, revoke)", args[0])}
+		return exitError{code: 2, msg: fmt.Sprintf("jitsi-gate rooms: unknown command %q (%s)", args[0], strings.Join(roomsCommandNames(), ", "))}
 	}
 	return sub.run(ctx, e, args[1:])
+}
+
+func roomsCommandNames() []string {
+	names := make([]string, 0, len(roomsCommands))
+	for n := range roomsCommands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // roomsEnv is what a rooms subcommand works with.
