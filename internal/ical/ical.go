@@ -313,7 +313,7 @@ func groupSlots(slots []schedule.Slot) []slotGroup {
 		}
 	}
 	for i := range groups {
-		slices.SortFunc(groups[i].days, func(a, b time.Weekday) int { return mondayFirst(a) - mondayFirst(b) })
+		slices.SortFunc(groups[i].days, func(a, b time.Weekday) int { return schedule.WeekOrder(a) - schedule.WeekOrder(b) })
 	}
 	slices.SortFunc(groups, func(a, b slotGroup) int {
 		if a.start != b.start {
@@ -323,8 +323,6 @@ func groupSlots(slots []schedule.Slot) []slotGroup {
 	})
 	return groups
 }
-
-func mondayFirst(d time.Weekday) int { return (int(d) + 6) % 7 }
 
 var icsWeekday = [7]ics.Weekday{
 	ics.WeekdaySunday, ics.WeekdayMonday, ics.WeekdayTuesday, ics.WeekdayWednesday,

@@ -806,8 +806,8 @@ func csvRows(r *Room) [][]string {
 		return out
 	}
 	var rows [][]string
-	for _, sl := range sortedSlots(r.Schedule.Weekly) {
-		rows = append(rows, row(map[string]string{"day": dayNames[sl.Day], "start": sl.Start.String(), "end": sl.End.String()}))
+	for _, sl := range schedule.SortSlots(r.Schedule.Weekly) {
+		rows = append(rows, row(map[string]string{"day": schedule.DayName(sl.Day), "start": sl.Start.String(), "end": sl.End.String()}))
 	}
 	windows := slices.Clone(r.Schedule.Windows)
 	slices.SortFunc(windows, func(a, b schedule.Window) int { return a.Start.Compare(b.Start) })

@@ -1,7 +1,6 @@
 package rooms
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -140,8 +139,8 @@ func (r *Room) Spec() Spec {
 		sp.Windows = append(sp.Windows, WindowSpec{
 			Start: w.Start.In(loc).Format(time.RFC3339), End: w.End.In(loc).Format(time.RFC3339)})
 	}
-	for _, sl := range sortedSlots(r.Schedule.Weekly) {
-		sp.Weekly = append(sp.Weekly, SlotSpec{Day: dayNames[sl.Day], Start: sl.Start.String(), End: sl.End.String()})
+	for _, sl := range schedule.SortSlots(r.Schedule.Weekly) {
+		sp.Weekly = append(sp.Weekly, SlotSpec{Day: schedule.DayName(sl.Day), Start: sl.Start.String(), End: sl.End.String()})
 	}
 	return sp
 }
@@ -160,17 +159,6 @@ type Resource struct {
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
-}
-
-// dayNames are the short English names schedule.ParseDay reads.
-var dayNames = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
-
-// sortedSlots orders slots by weekday (Monday first), then start.
-func sortedSlots(in []schedule.Slot) []schedule.Slot {
-	out := slices.Clone(in)
-	key := func(s schedule.Slot) int { return ((int(s.Day)+6)%7)*10000 + int(s.Start) }
-	slices.SortFunc(out, func(a, b schedule.Slot) int { return key(a) - key(b) })
-	return out
 }
 
 // entries is an organizers or participants list prepared for RoleOf.

@@ -191,7 +191,7 @@ func (s *Service) normalize(spec Spec) (normalized, error) {
 	}
 	// A canonical order: the same room written twice (a CSV export read
 	// back, slots given in another order) is the same record.
-	sched.Weekly = sortedSlots(sched.Weekly)
+	sched.Weekly = schedule.SortSlots(sched.Weekly)
 	slices.SortStableFunc(sched.Windows, func(a, b schedule.Window) int { return a.Start.Compare(b.Start) })
 	rec.Timezone = sched.Location.String()
 	for _, w := range sched.Windows {

@@ -275,13 +275,7 @@ func checkSlot(sl Slot) *Error {
 // FormatWeekly formats slots the way ParseWeekly reads them, in week order
 // (Monday first), e.g. "mon 08:00-08:45,thu 10:00-10:45".
 func FormatWeekly(slots []Slot) string {
-	sorted := slices.Clone(slots)
-	slices.SortFunc(sorted, func(a, b Slot) int {
-		if a.Day != b.Day {
-			return mondayFirst(a.Day) - mondayFirst(b.Day)
-		}
-		return int(a.Start - b.Start)
-	})
+	sorted := SortSlots(slots)
 	parts := make([]string, len(sorted))
 	for i, sl := range sorted {
 		parts[i] = sl.String()
@@ -289,9 +283,26 @@ func FormatWeekly(slots []Slot) string {
 	return strings.Join(parts, ",")
 }
 
-func mondayFirst(d time.Weekday) int { return (int(d) + 6) % 7 }
+// SortSlots returns slots in week order, Monday first, then by start.
+func SortSlots(slots []Slot) []Slot {
+	sorted := slices.Clone(slots)
+	slices.SortFunc(sorted, func(a, b Slot) int {
+		if a.Day != b.Day {
+			return WeekOrder(a.Day) - WeekOrder(b.Day)
+		}
+		return int(a.Start - b.Start)
+	})
+	return sorted
+}
+
+// WeekOrder is d's place in a week that starts on Monday (0) and ends on
+// Sunday (6), as timetables are written.
+func WeekOrder(d time.Weekday) int { return (int(d) + 6) % 7 }
 
 var shortDays = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// DayName is the short English name of d that ParseDay reads ("mon").
+func DayName(d time.Weekday) string { return dayName(d) }
 
 func dayName(d time.Weekday) string {
 	if d < time.Sunday || d > time.Saturday {
